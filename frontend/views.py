@@ -1,0 +1,6 @@
+from django.shortcuts import render
+
+
+def home(request):
+    """The service's front door: what it is and where to go. Later issues add the wizard and dashboard."""
+    return render(request, "frontend/home.html")

@@ -1,0 +1,65 @@
+"""Users and what they may do where.
+
+A person's powers come from role assignments, each limited to a set of places (explicit units and/or a
+named scope, current or legacy, resolved through lineage). Producer membership (which producers a producer
+member manages) lives with the producer in the catalogue.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    phone = models.CharField(
+        _("số điện thoại"), max_length=20, blank=True, help_text=_("Dạng E.164, ví dụ +84912345678.")
+    )
+
+    class Meta:
+        verbose_name = _("người dùng")
+        verbose_name_plural = _("người dùng")
+
+
+class Role(models.TextChoices):
+    PRODUCER_MEMBER = "producer_member", _("Thành viên chủ thể OCOP")
+    COMMUNITY_TEAM = "community_team", _("Tổ công nghệ số cộng đồng")
+    OFFICER = "officer", _("Cán bộ quản lý")
+    ADMINISTRATOR = "administrator", _("Quản trị hệ thống")
+
+
+# Roles whose powers are bounded by places; the others are bounded by producer membership or by nothing.
+PLACE_BOUND_ROLES = (Role.COMMUNITY_TEAM, Role.OFFICER)
+
+
+class RoleAssignment(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(_("vai trò"), max_length=20, choices=Role.choices)
+    units = models.ManyToManyField(
+        "places.AdministrativeUnit",
+        blank=True,
+        related_name="+",
+        verbose_name=_("địa bàn"),
+        help_text=_("Tỉnh, huyện cũ hoặc xã; đơn vị cũ được quy về các xã hiện tại theo lịch sử sáp nhập."),
+    )
+    named_scope = models.ForeignKey(
+        "places.NamedScope",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("phạm vi đã lưu"),
+    )
+    is_active = models.BooleanField(_("còn hiệu lực"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("phân quyền")
+        verbose_name_plural = _("phân quyền")
+        ordering = ["user_id", "role"]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()}"

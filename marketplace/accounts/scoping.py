@@ -1,0 +1,104 @@
+"""The one scoping mechanism: every API queryset passes through `scope_queryset`.
+
+Each model that the API exposes registers a rule (`@scope_rule(Model)`) saying which rows a user's reach
+covers. A model with no rule raises instead of leaking: scoping fails closed. Views get it by inheriting
+`ScopedQuerysetMixin`, and tests/accounts/test_scoping.py checks that every API view does. Objects outside a
+user's reach are therefore simply not found (404), never 403: their existence is not revealed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q, QuerySet
+
+from .models import PLACE_BOUND_ROLES, Role, RoleAssignment, User
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a user may see: their roles and the current communes their place-bound roles cover."""
+
+    user_id: int | None
+    is_admin: bool
+    roles: frozenset[str]
+    commune_ids: frozenset[int]
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_admin or bool(self.roles.intersection(roles))
+
+    def covers_communes(self, commune_ids) -> bool:
+        return self.is_admin or set(commune_ids) <= self.commune_ids
+
+
+ANONYMOUS = Reach(user_id=None, is_admin=False, roles=frozenset(), commune_ids=frozenset())
+
+
+def user_reach(user) -> Reach:
+    """Computed once per user object (so once per request) from the active role assignments."""
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS
+    cached = getattr(user, "_reach", None)
+    if cached is not None:
+        return cached
+    from marketplace.places.selectors import units_current_communes
+
+    assignments = list(
+        RoleAssignment.objects.filter(user=user, is_active=True).prefetch_related("units", "named_scope__units")
+    )
+    roles = frozenset(a.role for a in assignments)
+    units = []
+    for assignment in assignments:
+        if assignment.role in PLACE_BOUND_ROLES:
+            units.extend(assignment.units.all())
+            if assignment.named_scope:
+                units.extend(assignment.named_scope.units.all())
+    commune_ids = frozenset(units_current_communes(units=units).values_list("pk", flat=True)) if units else frozenset()
+    reach = Reach(
+        user_id=user.pk,
+        is_admin=user.is_superuser or Role.ADMINISTRATOR in roles,
+        roles=roles,
+        commune_ids=commune_ids,
+    )
+    user._reach = reach
+    return reach
+
+
+Rule = Callable[[QuerySet, Reach], QuerySet]
+_RULES: dict[type[Model], Rule] = {}
+
+
+def scope_rule(model: type[Model]) -> Callable[[Rule], Rule]:
+    def register(rule: Rule) -> Rule:
+        _RULES[model] = rule
+        return rule
+
+    return register
+
+
+def scope_queryset(queryset: QuerySet, user) -> QuerySet:
+    """Restrict `queryset` to what `user` may see, by the rule registered for its model."""
+    try:
+        rule = _RULES[queryset.model]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"No scope rule for {queryset.model.__name__}; register one with @scope_rule"
+        ) from None
+    return rule(queryset, user_reach(user))
+
+
+class ScopedQuerysetMixin:
+    """For DRF views: get_queryset() goes through scope_queryset, so out-of-scope objects answer 404."""
+
+    def get_queryset(self):
+        return scope_queryset(super().get_queryset(), self.request.user)
+
+
+@scope_rule(User)
+def _users(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset if reach.is_admin else queryset.filter(pk=reach.user_id)
+
+
+@scope_rule(RoleAssignment)
+def _role_assignments(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset if reach.is_admin else queryset.filter(Q(user_id=reach.user_id))

@@ -1,0 +1,8 @@
+"""API conventions shared by every endpoint: pagination with a total count and ?page_size=."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200

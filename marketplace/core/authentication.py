@@ -1,0 +1,21 @@
+"""DRF authentication classes that also name the actor in the audit trail."""
+
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+
+from .audit import audit_set_actor
+
+
+class AuditedTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result:
+            audit_set_actor(result[0])
+        return result
+
+
+class AuditedSessionAuthentication(SessionAuthentication):
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result:
+            audit_set_actor(result[0])
+        return result

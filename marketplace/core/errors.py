@@ -1,0 +1,125 @@
+"""One error shape for the whole API: {"code": str, "message": str, "fields": {field: [str, ...]}}.
+
+`message` is translated (Vietnamese by default, English with Accept-Language: en). Services raise
+`ServiceError` (or Django's ValidationError from full_clean) and views never build error bodies by hand.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A business rule refused the request. Raised by services; turned into the error shape by the API."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, code: str, message: str, *, fields: dict | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or {}}
+
+
+def _messages(detail) -> dict:
+    """Flatten DRF's nested error detail into {field: [message, ...]} with dotted paths for nested fields."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and value and not all(isinstance(v, str) for v in value):
+            for index, sub in enumerate(value):
+                walk(f"{prefix}.{index}" if prefix else str(index), sub)
+        else:
+            items = value if isinstance(value, list) else [value]
+            out.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in items)
+
+    walk("", detail)
+    return out
+
+
+_GENERIC = {
+    status.HTTP_400_BAD_REQUEST: (
+        "invalid",
+        lambda: _("Dữ liệu gửi lên chưa hợp lệ. Xem lỗi của từng trường."),
+    ),
+    status.HTTP_401_UNAUTHORIZED: ("not_authenticated", lambda: _("Bạn cần đăng nhập.")),
+    status.HTTP_403_FORBIDDEN: ("permission_denied", lambda: _("Bạn không có quyền thực hiện thao tác này.")),
+    status.HTTP_404_NOT_FOUND: ("not_found", lambda: _("Không tìm thấy.")),
+    status.HTTP_429_TOO_MANY_REQUESTS: ("throttled", lambda: _("Quá nhiều yêu cầu. Vui lòng thử lại sau.")),
+}
+
+
+def api_exception_handler(exc, context):
+    """DRF exception handler: every error, including unexpected ones, leaves in the one shape."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        fields = _messages(as_serializer_error(exc))
+        return Response(error_body("invalid", _GENERIC[400][1](), fields), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.APIException):
+        code, generic = _GENERIC.get(exc.status_code, (None, None))
+        headers = {}
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, exceptions.ValidationError):
+            return Response(error_body("invalid", generic(), _messages(exc.detail)), status=400)
+        detail = exc.detail if isinstance(exc.detail, str) else generic() if generic else str(exc.detail)
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else code or "error"
+        return Response(error_body(code, detail), status=exc.status_code, headers=headers)
+
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return Response(
+        error_body("server_error", _("Máy chủ gặp lỗi. Lỗi đã được ghi lại; vui lòng thử lại sau.")),
+        status=500,
+    )
+
+
+def login_lockout_response(request, original_response=None, credentials=None):
+    """django-axes lockout: the same error shape, 429, with the cool-off time in Retry-After."""
+    from django.conf import settings
+
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    body = error_body(
+        "login_locked",
+        _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.") % {"minutes": seconds // 60},
+    )
+    response = JsonResponse(body, status=429, json_dumps_params={"ensure_ascii": False})
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown routes under /api/: the API's 404 shape, never Django's HTML page."""
+    return JsonResponse(error_body("not_found", _("Không có địa chỉ API này.")), status=404)
+
+
+def server_error(request, *args, **kwargs):
+    """Django's 500 handler: JSON under /api/, a plain page elsewhere; never a traceback."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", _("Máy chủ gặp lỗi. Vui lòng thử lại sau.")), status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

@@ -1,0 +1,17 @@
+"""Tasks that prove the queue works end to end; business tasks live with their app."""
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+
+@shared_task(ignore_result=False, time_limit=10)
+def ping(token: str) -> str:
+    """Echo a token back through the result backend: the readiness and CI check that a worker consumes."""
+    return f"pong:{token}"
+
+
+@shared_task(time_limit=10)
+def heartbeat() -> None:
+    """Scheduled by beat: records when the scheduler last ran, so an operator can see it is alive."""
+    cache.set("celery:beat:last-heartbeat", timezone.now().isoformat(), timeout=None)

@@ -1,0 +1,218 @@
+"""Places API: the unit list with accent-insensitive search, one unit with its lineage, and named scopes."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from marketplace.accounts.permissions import ReadAnyWriteOfficer
+from marketplace.accounts.scoping import ScopedQuerysetMixin, user_reach
+from marketplace.core.errors import ServiceError
+from marketplace.core.text import fold
+
+from . import selectors, services
+from .models import AdministrativeUnit, CodeSystem, Level, NamedScope
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AdministrativeUnit
+        fields = ["system", "level", "code", "unit_type", "name", "short_name", "display_name"]
+
+
+class UnitSerializer(UnitRefSerializer):
+    parent = UnitRefSerializer(read_only=True)
+
+    class Meta(UnitRefSerializer.Meta):
+        fields = [*UnitRefSerializer.Meta.fields, "parent", "valid_from", "valid_to", "latitude", "longitude"]
+
+
+class UnitFilter(django_filters.FilterSet):
+    system = django_filters.ChoiceFilter(choices=CodeSystem.choices)
+    level = django_filters.ChoiceFilter(choices=Level.choices)
+    parent = django_filters.CharFilter(field_name="parent__code", help_text="Code of the parent unit.")
+    q = django_filters.CharFilter(method="search", help_text="Accent-insensitive: 'tu le' finds 'Xã Tú Lệ'.")
+
+    class Meta:
+        model = AdministrativeUnit
+        fields = ["system", "level", "parent", "q"]
+
+    def search(self, queryset, name, value):
+        return selectors.unit_search(queryset=queryset, q=value)
+
+
+class PlaceListApi(ScopedQuerysetMixin, generics.ListAPIView):
+    """Administrative units of both code systems. Public reference data: no sign-in needed."""
+
+    permission_classes = [AllowAny]
+    queryset = AdministrativeUnit.objects.select_related("parent")
+    serializer_class = UnitSerializer
+    filterset_class = UnitFilter
+    ordering_fields = ["code", "name"]
+    ordering = ["system", "level", "code"]
+
+
+class LineageSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    event = serializers.CharField()
+    partial = serializers.BooleanField()
+    effective_date = serializers.DateField()
+
+
+class PlaceDetailSerializer(UnitSerializer):
+    children = serializers.SerializerMethodField()
+    predecessors = serializers.SerializerMethodField()
+    successors = serializers.SerializerMethodField()
+    legal_basis = serializers.CharField()
+    source = serializers.CharField()
+
+    class Meta(UnitSerializer.Meta):
+        fields = [
+            *UnitSerializer.Meta.fields,
+            "legal_basis",
+            "source",
+            "children",
+            "predecessors",
+            "successors",
+        ]
+
+    @extend_schema(responses=UnitRefSerializer(many=True))
+    def get_children(self, unit) -> list:
+        return UnitRefSerializer(unit.children.select_related("parent").order_by("code"), many=True).data
+
+    def _edges(self, edges, side):
+        rows = [
+            {
+                "unit": getattr(e, side),
+                "event": e.event,
+                "partial": e.partial,
+                "effective_date": e.effective_date,
+            }
+            for e in edges
+        ]
+        return LineageSerializer(rows, many=True).data
+
+    @extend_schema(responses=LineageSerializer(many=True))
+    def get_predecessors(self, unit) -> list:
+        return self._edges(
+            unit.predecessions.select_related("predecessor__parent").order_by("predecessor__code"),
+            "predecessor",
+        )
+
+    @extend_schema(responses=LineageSerializer(many=True))
+    def get_successors(self, unit) -> list:
+        return self._edges(
+            unit.successions.select_related("successor__parent").order_by("successor__code"), "successor"
+        )
+
+
+class PlaceDetailApi(ScopedQuerysetMixin, generics.RetrieveAPIView):
+    """One unit with its parent, children, and lineage across the 2025 reform (predecessors and successors)."""
+
+    permission_classes = [AllowAny]
+    queryset = AdministrativeUnit.objects.select_related("parent")
+    serializer_class = PlaceDetailSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("level", enum=Level.values, required=False)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        queryset = self.get_queryset().filter(system=self.kwargs["system"], code=self.kwargs["code"])
+        if level := self.request.query_params.get("level"):
+            queryset = queryset.filter(level=level)
+        # Dated versions of one code: the newest first.
+        return get_object_or_404(queryset.order_by("-valid_from"))
+
+
+class UnitKeySerializer(serializers.Serializer):
+    system = serializers.ChoiceField(choices=CodeSystem.choices)
+    level = serializers.ChoiceField(choices=Level.choices)
+    code = serializers.CharField(max_length=8)
+
+
+class NamedScopeSerializer(serializers.ModelSerializer):
+    units = UnitRefSerializer(many=True, read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = NamedScope
+        fields = ["id", "slug", "name", "description", "is_shared", "owner", "units", "created_at"]
+
+
+class NamedScopeCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=160)
+    slug = serializers.SlugField(max_length=80, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    is_shared = serializers.BooleanField(required=False, default=False)
+    units = UnitKeySerializer(many=True, allow_empty=False)
+
+    def validate_units(self, value):
+        units, missing = [], []
+        for index, key in enumerate(value):
+            unit = selectors.unit_get(**key).order_by("-valid_from").first()
+            if unit is None:
+                missing.append(f"{index}: {key['system']}/{key['level']}/{key['code']}")
+            units.append(unit)
+        if missing:
+            raise serializers.ValidationError(_("Không có đơn vị: %(units)s.") % {"units": ", ".join(missing)})
+        return units
+
+
+class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
+    """Saved sets of places. Everyone reads shared scopes and their own; officers and administrators save."""
+
+    permission_classes = [ReadAnyWriteOfficer]
+    queryset = NamedScope.objects.select_related("owner").prefetch_related("units__parent")
+    serializer_class = NamedScopeSerializer
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    @extend_schema(request=NamedScopeCreateSerializer, responses={201: NamedScopeSerializer})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs):
+        data = NamedScopeCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reach = user_reach(request.user)
+        covered = set(selectors.units_current_communes(units=data.validated_data["units"]).values_list("pk", flat=True))
+        if not reach.covers_communes(covered):
+            raise ServiceError(
+                "outside_your_area",
+                _("Phạm vi vượt ra ngoài địa bàn bạn được phân công."),
+                fields={"units": [_("Chỉ chọn các đơn vị thuộc địa bàn của bạn.")]},
+            )
+        slug = data.validated_data.get("slug") or slugify(fold(data.validated_data["name"]))[:80]
+        scope = services.named_scope_create(
+            slug=slug,
+            name=data.validated_data["name"],
+            description=data.validated_data["description"],
+            # Only administrators publish a scope to everyone; an officer's scope stays their own.
+            is_shared=data.validated_data["is_shared"] and reach.is_admin,
+            units=data.validated_data["units"],
+            owner=request.user,
+        )
+        return Response(NamedScopeSerializer(self.get_queryset().get(pk=scope.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class NamedScopeDetailSerializer(NamedScopeSerializer):
+    current_commune_count = serializers.SerializerMethodField()
+
+    class Meta(NamedScopeSerializer.Meta):
+        fields = [*NamedScopeSerializer.Meta.fields, "current_commune_count"]
+
+    def get_current_commune_count(self, scope) -> int:
+        return selectors.scope_current_communes(scope=scope).count()
+
+
+class NamedScopeDetailApi(ScopedQuerysetMixin, generics.RetrieveAPIView):
+    """One saved scope, with the number of current communes it resolves to through lineage."""
+
+    permission_classes = [ReadAnyWriteOfficer]
+    queryset = NamedScope.objects.select_related("owner").prefetch_related("units__parent")
+    serializer_class = NamedScopeDetailSerializer

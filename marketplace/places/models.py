@@ -1,0 +1,154 @@
+"""Administrative units of both code systems, their lineage across the 2025 reform, aliases and named scopes.
+
+A unit is identified by (system, level, code, valid_from), never by its code alone: codes are reused across
+systems (legacy commune 02647 "Phường Kim Tân" is current "Phường Lào Cai") and even across time.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CodeSystem(models.TextChoices):
+    CURRENT = "2025", _("Hệ 2 cấp (từ 1/7/2025)")
+    LEGACY = "legacy", _("Hệ 3 cấp (trước 1/7/2025)")
+
+
+class Level(models.TextChoices):
+    PROVINCE = "province", _("Tỉnh/thành phố")
+    DISTRICT = "district", _("Quận/huyện")
+    COMMUNE = "commune", _("Xã/phường")
+
+
+class AdministrativeUnit(models.Model):
+    system = models.CharField(_("hệ mã"), max_length=8, choices=CodeSystem.choices)
+    level = models.CharField(_("cấp"), max_length=10, choices=Level.choices)
+    code = models.CharField(_("mã"), max_length=8, help_text=_("Mã số không bỏ số 0 ở đầu, ví dụ 04672."))
+    unit_type = models.CharField(_("loại"), max_length=32, help_text=_("Tỉnh, Thành phố, Xã, Phường, Đặc khu…"))
+    name = models.CharField(_("tên đầy đủ"), max_length=128)
+    short_name = models.CharField(_("tên ngắn"), max_length=128)
+    # Accent-folded "name, parent name" used by search; derived from name on load, never typed.
+    search_key = models.CharField(max_length=300, db_index=True, editable=False)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    valid_from = models.DateField(_("hiệu lực từ"), null=True, blank=True)
+    valid_to = models.DateField(_("hiệu lực đến"), null=True, blank=True, help_text=_("Ngày cuối còn hiệu lực."))
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    legal_basis = models.CharField(_("căn cứ pháp lý"), max_length=300, blank=True)
+    source = models.CharField(_("nguồn dữ liệu"), max_length=120, help_text=_("Gói và phiên bản dữ liệu."))
+
+    class Meta:
+        verbose_name = _("đơn vị hành chính")
+        verbose_name_plural = _("đơn vị hành chính")
+        ordering = ["system", "level", "code"]
+        constraints = [
+            # Two partial indexes rather than nulls_distinct=False, which SQLite does not support: a legacy
+            # unit whose start date the source does not give is still unique by its code.
+            models.UniqueConstraint(
+                fields=["system", "level", "code", "valid_from"],
+                condition=models.Q(valid_from__isnull=False),
+                name="unit_identity_dated",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "level", "code"],
+                condition=models.Q(valid_from__isnull=True),
+                name="unit_identity_undated",
+            ),
+        ]
+        indexes = [models.Index(fields=["system", "level", "parent"])]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name}, {self.parent.short_name}" if self.parent_id and self.parent else self.name
+
+    @property
+    def is_current(self) -> bool:
+        return self.system == CodeSystem.CURRENT
+
+
+class SuccessionEvent(models.TextChoices):
+    MERGE = "merge", _("Sáp nhập")
+    SPLIT = "split", _("Chia tách")
+    RENAME = "rename", _("Đổi tên")
+    RETYPE = "retype", _("Đổi loại")
+    RECODE = "recode", _("Đổi mã")
+    CONTINUE = "continue", _("Giữ nguyên")
+
+
+class UnitSuccession(models.Model):
+    """One edge of the lineage graph: `predecessor` (wholly or partly) became `successor` on `effective_date`.
+
+    Many-to-many: a merge gives several edges into one successor; a split gives several edges out of one
+    predecessor, each flagged partial, because only part of the old area lies in each new unit.
+    """
+
+    predecessor = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="successions")
+    successor = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="predecessions")
+    event = models.CharField(max_length=8, choices=SuccessionEvent.choices)
+    partial = models.BooleanField(
+        default=False, help_text=_("Chỉ một phần địa bàn cũ thuộc đơn vị mới (đơn vị cũ bị chia tách).")
+    )
+    effective_date = models.DateField()
+    legal_basis = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=120)
+
+    class Meta:
+        verbose_name = _("kế thừa đơn vị")
+        verbose_name_plural = _("kế thừa đơn vị")
+        constraints = [
+            models.UniqueConstraint(fields=["predecessor", "successor", "effective_date"], name="succession_once")
+        ]
+
+    def __str__(self):
+        return f"{self.predecessor} → {self.successor} ({self.event})"
+
+
+class UnitAlias(models.Model):
+    """Another spelling of a unit's name ("Mù Căng Chải" / "Mù Cang Chải", "Hoà" / "Hòa")."""
+
+    unit = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=128)
+    search_key = models.CharField(max_length=300, db_index=True, editable=False)
+    source = models.CharField(max_length=120)
+
+    class Meta:
+        verbose_name = _("tên gọi khác")
+        verbose_name_plural = _("tên gọi khác")
+        constraints = [models.UniqueConstraint(fields=["unit", "search_key"], name="alias_once")]
+
+    def __str__(self):
+        return self.name
+
+
+class NamedScope(models.Model):
+    """A saved set of units, current or legacy ("Old Yên Bái" = legacy province 15), for filters and KPIs.
+
+    Resolved to the current communes it covers through lineage: see selectors.scope_current_communes.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(_("tên"), max_length=160)
+    description = models.TextField(_("mô tả"), blank=True)
+    units = models.ManyToManyField(AdministrativeUnit, related_name="named_scopes")
+    is_shared = models.BooleanField(
+        _("dùng chung"), default=False, help_text=_("Mọi người dùng đều thấy; nếu không, chỉ người tạo thấy.")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="named_scopes",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phạm vi")
+        verbose_name_plural = _("phạm vi")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,131 @@
+"""Reads for places: search, lineage across the 2025 reform, and resolving named scopes to current communes."""
+
+import re
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from marketplace.core.text import fold
+
+from .models import AdministrativeUnit, CodeSystem, Level, NamedScope, UnitAlias, UnitSuccession
+
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def unit_search(*, queryset: QuerySet[AdministrativeUnit], q: str) -> QuerySet[AdministrativeUnit]:
+    """Accent-insensitive search on the name and its parent's name, and on the package's aliases.
+
+    "tu le" finds "Xã Tú Lệ"; "tu le lao cai" finds it too; "mu cang chai" finds both spellings.
+    Matches start at a word boundary so that "le" does not find "Phường Quế".
+    """
+    key = fold(_PUNCTUATION.sub(" ", q))
+    if not key:
+        return queryset
+    compact = key.replace(" ", "")
+    matching = (
+        Q(search_key__startswith=key)
+        | Q(search_key__contains=f" {key}")
+        | Q(pk__in=UnitAlias.objects.filter(search_key__contains=compact).values("unit_id"))
+    )
+    return queryset.filter(matching)
+
+
+def unit_is_valid_at(unit: AdministrativeUnit, at: date) -> bool:
+    return (unit.valid_from is None or unit.valid_from <= at) and (unit.valid_to is None or at <= unit.valid_to)
+
+
+def unit_successors_at(*, unit: AdministrativeUnit, at: date) -> list[AdministrativeUnit]:
+    """The units that cover `unit`'s area on date `at`, following the succession graph forward.
+
+    A unit still valid at `at` is its own answer. A legacy commune gives the current commune(s) it became;
+    a legacy district or province gives the current communes its communes became. Split communes yield
+    every successor (each edge is flagged partial in UnitSuccession).
+    """
+    if unit_is_valid_at(unit, at):
+        return [unit]
+    frontier = [unit, *_communes_below(unit)]
+    found: dict[int, AdministrativeUnit] = {}
+    seen: set[int] = set()
+    while frontier:
+        edges = UnitSuccession.objects.filter(predecessor__in=frontier, effective_date__lte=at).select_related(
+            "successor__parent"
+        )
+        seen.update(u.pk for u in frontier)
+        frontier = []
+        for edge in edges:
+            successor = edge.successor
+            if successor.pk in seen:
+                continue
+            if unit_is_valid_at(successor, at):
+                found[successor.pk] = successor
+            else:
+                frontier.append(successor)
+    return sorted(found.values(), key=lambda u: u.code)
+
+
+def unit_predecessors(*, unit: AdministrativeUnit) -> QuerySet[AdministrativeUnit]:
+    """The legacy communes (or provinces, for a province) whose area is wholly or partly in `unit`."""
+    return AdministrativeUnit.objects.filter(successions__successor=unit).select_related("parent__parent").distinct()
+
+
+def _communes_below(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
+    if unit.level == Level.DISTRICT:
+        return list(AdministrativeUnit.objects.filter(parent=unit, level=Level.COMMUNE))
+    return list(AdministrativeUnit.objects.filter(level=Level.COMMUNE).filter(Q(parent=unit) | Q(parent__parent=unit)))
+
+
+def units_current_communes(*, units: Iterable[AdministrativeUnit]) -> QuerySet[AdministrativeUnit]:
+    """The current communes covering a set of units of any system and level, in one query.
+
+    This is how a reporting scope such as "Old Yên Bái" (legacy province 15) becomes the 51 current communes
+    that descend from it, rather than "province code 15", which now means the new Lào Cai.
+    """
+    by_kind: dict[tuple[str, str], list[int]] = {}
+    for unit in units:
+        by_kind.setdefault((unit.system, unit.level), []).append(unit.pk)
+    current, legacy = CodeSystem.CURRENT, CodeSystem.LEGACY
+    condition = Q(pk__in=[])
+    if ids := by_kind.get((current, Level.COMMUNE)):
+        condition |= Q(pk__in=ids)
+    if ids := by_kind.get((current, Level.PROVINCE)):
+        condition |= Q(parent__in=ids)
+    lineage = Q()
+    if ids := by_kind.get((legacy, Level.COMMUNE)):
+        lineage |= Q(predecessor__in=ids)
+    if ids := by_kind.get((legacy, Level.DISTRICT)):
+        lineage |= Q(predecessor__parent__in=ids) | Q(predecessor__in=ids)
+    if ids := by_kind.get((legacy, Level.PROVINCE)):
+        lineage |= Q(predecessor__parent__parent__in=ids) | Q(
+            predecessor__parent__in=ids, predecessor__level=Level.DISTRICT
+        )
+    if lineage:
+        condition |= Q(pk__in=UnitSuccession.objects.filter(lineage).values("successor_id"))
+    return AdministrativeUnit.objects.filter(condition, system=current, level=Level.COMMUNE)
+
+
+def scope_current_communes(*, scope: NamedScope) -> QuerySet[AdministrativeUnit]:
+    return units_current_communes(units=scope.units.all())
+
+
+def unit_get(*, system: str, code: str, level: str | None = None) -> QuerySet[AdministrativeUnit]:
+    """Units with this code in this system; the level disambiguates reused codes (province 15 vs commune)."""
+    queryset = AdministrativeUnit.objects.filter(system=system, code=code)
+    return queryset.filter(level=level) if level else queryset
+
+
+# Scope rules (see marketplace.accounts.scoping). Administrative units are public reference data; a named
+# scope is seen by everyone when shared, otherwise by its owner and administrators.
+from marketplace.accounts.scoping import Reach, scope_rule  # noqa: E402
+
+
+@scope_rule(AdministrativeUnit)
+def _units(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset
+
+
+@scope_rule(NamedScope)
+def _named_scopes(queryset: QuerySet, reach: Reach) -> QuerySet:
+    if reach.is_admin:
+        return queryset
+    return queryset.filter(Q(is_shared=True) | Q(owner_id=reach.user_id)) if reach.user_id else queryset.none()

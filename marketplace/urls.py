@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from marketplace.accounts import apis as accounts
+from marketplace.core.errors import api_not_found
+from marketplace.core.views import healthz, readyz
+from marketplace.places import apis as places
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
+    path("places/", places.PlaceListApi.as_view(), name="place-list"),
+    path("places/<str:system>/<str:code>/", places.PlaceDetailApi.as_view(), name="place-detail"),
+    path("scopes/", places.NamedScopeListApi.as_view(), name="scope-list"),
+    path("scopes/<int:pk>/", places.NamedScopeDetailApi.as_view(), name="scope-detail"),
+    path("users/", accounts.UserListApi.as_view(), name="user-list"),
+    path("users/<int:pk>/", accounts.UserDetailApi.as_view(), name="user-detail"),
+    path("role-assignments/", accounts.RoleAssignmentListApi.as_view(), name="role-assignment-list"),
+    path(
+        "role-assignments/<int:pk>/",
+        accounts.RoleAssignmentDetailApi.as_view(),
+        name="role-assignment-detail",
+    ),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    # Anything else under /api/ answers the API's JSON 404, never Django's HTML page.
+    re_path(r"^api/", api_not_found),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("frontend.urls")),
+]
+
+handler500 = "marketplace.core.errors.server_error"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
