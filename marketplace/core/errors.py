@@ -54,15 +54,19 @@ def _messages(detail) -> dict:
     return out
 
 
+# Plain-language messages for DRF's own exceptions, keyed by their default code. DRF ships almost no
+# Vietnamese, so a default DRF message is replaced by ours; a message a view chose itself is kept.
 _GENERIC = {
-    status.HTTP_400_BAD_REQUEST: (
-        "invalid",
-        lambda: _("Dữ liệu gửi lên chưa hợp lệ. Xem lỗi của từng trường."),
-    ),
-    status.HTTP_401_UNAUTHORIZED: ("not_authenticated", lambda: _("Bạn cần đăng nhập.")),
-    status.HTTP_403_FORBIDDEN: ("permission_denied", lambda: _("Bạn không có quyền thực hiện thao tác này.")),
-    status.HTTP_404_NOT_FOUND: ("not_found", lambda: _("Không tìm thấy.")),
-    status.HTTP_429_TOO_MANY_REQUESTS: ("throttled", lambda: _("Quá nhiều yêu cầu. Vui lòng thử lại sau.")),
+    "invalid": lambda: _("Dữ liệu gửi lên chưa hợp lệ. Xem lỗi của từng trường."),
+    "parse_error": lambda: _("Nội dung gửi lên không đọc được (JSON hoặc biểu mẫu sai định dạng)."),
+    "not_authenticated": lambda: _("Bạn cần đăng nhập."),
+    "authentication_failed": lambda: _("Thông tin đăng nhập không đúng hoặc đã hết hạn."),
+    "permission_denied": lambda: _("Bạn không có quyền thực hiện thao tác này."),
+    "not_found": lambda: _("Không tìm thấy."),
+    "method_not_allowed": lambda: _("Địa chỉ này không hỗ trợ phương thức đó."),
+    "not_acceptable": lambda: _("Không trả về được định dạng được yêu cầu."),
+    "unsupported_media_type": lambda: _("Định dạng nội dung gửi lên không được hỗ trợ."),
+    "throttled": lambda: _("Quá nhiều yêu cầu. Vui lòng thử lại sau."),
 }
 
 
@@ -78,17 +82,16 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(error_body("invalid", _GENERIC["invalid"](), _messages(exc.detail)), status=400)
     if isinstance(exc, exceptions.APIException):
-        code, generic = _GENERIC.get(exc.status_code, (None, None))
+        code = exc.default_code
+        is_default = str(exc.detail) == str(exc.default_detail)
+        message = _GENERIC[code]() if code in _GENERIC and (is_default or code == "parse_error") else str(exc.detail)
         headers = {}
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
-        if isinstance(exc, exceptions.ValidationError):
-            return Response(error_body("invalid", generic(), _messages(exc.detail)), status=400)
-        detail = exc.detail if isinstance(exc.detail, str) else generic() if generic else str(exc.detail)
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else code or "error"
-        return Response(error_body(code, detail), status=exc.status_code, headers=headers)
+        return Response(error_body(code, message), status=exc.status_code, headers=headers)
 
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return Response(

@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make run` and `make test`. CI (.ci/run) calls `make test` too.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-$(shell sha256sum requirements/lock.txt | cut -c1-12)
+MANAGE := $(BIN)/python manage.py
+PYTEST_ARGS ?=
+
+.PHONY: run test install setup messages lint format lock bench clean
+
+run: setup
+	@echo ""
+	@echo "  Web:        http://127.0.0.1:8000/"
+	@echo "  API docs:   http://127.0.0.1:8000/api/v1/docs/"
+	@echo "  Admin:      http://127.0.0.1:8000/admin/"
+	@echo "  Readiness:  http://127.0.0.1:8000/readyz"
+	@echo "  Demo logins (password for all: ocop-demo-2025): admin, canbo.yenbai, tocongnghe.vanchan, chuthe.tule"
+	@echo "  Ctrl-C stops everything."
+	@echo ""
+	$(BIN)/honcho -f Procfile start
+
+test: install messages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The locked dependencies, with hashes, into .venv. Reinstalled only when the lock file changes.
+install: $(INSTALLED)
+
+$(INSTALLED): requirements/lock.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/lock.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+messages: install
+	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0
+
+setup: install messages
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_admin_units
+	$(MANAGE) load_demo_data
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-pin every dependency (needs the network): edit pyproject.toml, then `make lock`.
+lock: install
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe -o requirements/lock.txt pyproject.toml
+
+# Benchmark: load every unit and its lineage from scratch, then rerun with no change.
+bench: install
+	$(BIN)/python -m tests.bench.bench_load_admin_units
+
+clean:
+	rm -rf $(VENV) var
