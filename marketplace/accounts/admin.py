@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import RoleAssignment, User
 
@@ -15,7 +16,7 @@ class RoleAssignmentInline(admin.TabularInline):
 @admin.register(User)
 class ProjectUserAdmin(UserAdmin):
     inlines = [RoleAssignmentInline]
-    fieldsets = [*UserAdmin.fieldsets, ("Liên hệ", {"fields": ["phone"]})]
+    fieldsets = [*UserAdmin.fieldsets, (_("Contact"), {"fields": ["phone"]})]
 
 
 @admin.register(RoleAssignment)

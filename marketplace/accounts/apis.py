@@ -49,8 +49,8 @@ class TokenApi(APIView):
         if user is None:
             raise ServiceError(
                 "invalid_credentials",
-                _("Tên đăng nhập hoặc mật khẩu không đúng."),
-                fields={"password": [_("Kiểm tra lại tên đăng nhập và mật khẩu.")]},
+                _("The username or password is wrong."),
+                fields={"password": [_("Check your username and password.")]},
             )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
@@ -145,7 +145,7 @@ class RoleAssignmentInputSerializer(serializers.Serializer):
             unit = unit_get(**key).order_by("-valid_from").first()
             if unit is None:
                 raise serializers.ValidationError(
-                    _("Không có đơn vị %(unit)s.") % {"unit": f"{key['system']}/{key['level']}/{key['code']}"}
+                    _("Unit %(unit)s does not exist.") % {"unit": f"{key['system']}/{key['level']}/{key['code']}"}
                 )
             units.append(unit)
         return units

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "marketplace.accounts"
     label = "accounts"
-    verbose_name = _("Tài khoản và phân quyền")
+    verbose_name = _("Accounts and permissions")
 
     def ready(self):
         from auditlog.registry import auditlog

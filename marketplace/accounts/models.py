@@ -13,19 +13,19 @@ from django.utils.translation import gettext_lazy as _
 
 class User(AbstractUser):
     phone = models.CharField(
-        _("số điện thoại"), max_length=20, blank=True, help_text=_("Dạng E.164, ví dụ +84912345678.")
+        _("phone number"), max_length=20, blank=True, help_text=_("In E.164 format, for example +84912345678.")
     )
 
     class Meta:
-        verbose_name = _("người dùng")
-        verbose_name_plural = _("người dùng")
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
 
 class Role(models.TextChoices):
-    PRODUCER_MEMBER = "producer_member", _("Thành viên chủ thể OCOP")
-    COMMUNITY_TEAM = "community_team", _("Tổ công nghệ số cộng đồng")
-    OFFICER = "officer", _("Cán bộ quản lý")
-    ADMINISTRATOR = "administrator", _("Quản trị hệ thống")
+    PRODUCER_MEMBER = "producer_member", _("OCOP producer member")
+    COMMUNITY_TEAM = "community_team", _("Community digital technology team")
+    OFFICER = "officer", _("Officer")
+    ADMINISTRATOR = "administrator", _("System administrator")
 
 
 # Roles whose powers are bounded by places; the others are bounded by producer membership or by nothing.
@@ -34,13 +34,16 @@ PLACE_BOUND_ROLES = (Role.COMMUNITY_TEAM, Role.OFFICER)
 
 class RoleAssignment(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments")
-    role = models.CharField(_("vai trò"), max_length=20, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     units = models.ManyToManyField(
         "places.AdministrativeUnit",
         blank=True,
         related_name="+",
-        verbose_name=_("địa bàn"),
-        help_text=_("Tỉnh, huyện cũ hoặc xã; đơn vị cũ được quy về các xã hiện tại theo lịch sử sáp nhập."),
+        verbose_name=_("area"),
+        help_text=_(
+            "Provinces, former districts or communes; former units are mapped to today's communes "
+            "through their merger history."
+        ),
     )
     named_scope = models.ForeignKey(
         "places.NamedScope",
@@ -48,17 +51,17 @@ class RoleAssignment(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name=_("phạm vi đã lưu"),
+        verbose_name=_("saved scope"),
     )
-    is_active = models.BooleanField(_("còn hiệu lực"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
-        verbose_name = _("phân quyền")
-        verbose_name_plural = _("phân quyền")
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
         ordering = ["user_id", "role"]
 
     def __str__(self):

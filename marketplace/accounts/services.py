@@ -24,7 +24,9 @@ def user_create(
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ServiceError("invalid", _("Mật khẩu chưa đủ mạnh."), fields={"password": list(exc.messages)}) from None
+        raise ServiceError(
+            "invalid", _("The password is not strong enough."), fields={"password": list(exc.messages)}
+        ) from None
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -41,7 +43,7 @@ def user_update(*, user: User, **changes) -> User:
             validate_password(password, user)
         except ValidationError as exc:
             raise ServiceError(
-                "invalid", _("Mật khẩu chưa đủ mạnh."), fields={"password": list(exc.messages)}
+                "invalid", _("The password is not strong enough."), fields={"password": list(exc.messages)}
             ) from None
         user.set_password(password)
     user.full_clean()
@@ -56,8 +58,8 @@ def role_assignment_create(*, user: User, role: str, units=(), named_scope=None,
     if role in PLACE_BOUND_ROLES and not units and named_scope is None:
         raise ServiceError(
             "invalid",
-            _("Vai trò này cần có địa bàn."),
-            fields={"units": [_("Chọn ít nhất một đơn vị hoặc một phạm vi đã lưu.")]},
+            _("This role needs an area."),
+            fields={"units": [_("Choose at least one unit or a saved scope.")]},
         )
     assignment = RoleAssignment(user=user, role=role, named_scope=named_scope, created_by=created_by)
     assignment.full_clean()

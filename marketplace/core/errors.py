@@ -57,16 +57,16 @@ def _messages(detail) -> dict:
 # Plain-language messages for DRF's own exceptions, keyed by their default code. DRF ships almost no
 # Vietnamese, so a default DRF message is replaced by ours; a message a view chose itself is kept.
 _GENERIC = {
-    "invalid": lambda: _("Dữ liệu gửi lên chưa hợp lệ. Xem lỗi của từng trường."),
-    "parse_error": lambda: _("Nội dung gửi lên không đọc được (JSON hoặc biểu mẫu sai định dạng)."),
-    "not_authenticated": lambda: _("Bạn cần đăng nhập."),
-    "authentication_failed": lambda: _("Thông tin đăng nhập không đúng hoặc đã hết hạn."),
-    "permission_denied": lambda: _("Bạn không có quyền thực hiện thao tác này."),
-    "not_found": lambda: _("Không tìm thấy."),
-    "method_not_allowed": lambda: _("Địa chỉ này không hỗ trợ phương thức đó."),
-    "not_acceptable": lambda: _("Không trả về được định dạng được yêu cầu."),
-    "unsupported_media_type": lambda: _("Định dạng nội dung gửi lên không được hỗ trợ."),
-    "throttled": lambda: _("Quá nhiều yêu cầu. Vui lòng thử lại sau."),
+    "invalid": lambda: _("Some fields are not valid. See the error on each field."),
+    "parse_error": lambda: _("The request body could not be read (malformed JSON or form data)."),
+    "not_authenticated": lambda: _("You need to sign in."),
+    "authentication_failed": lambda: _("Your sign-in details are wrong or have expired."),
+    "permission_denied": lambda: _("You do not have permission to do this."),
+    "not_found": lambda: _("Not found."),
+    "method_not_allowed": lambda: _("This address does not support that method."),
+    "not_acceptable": lambda: _("The requested format cannot be returned."),
+    "unsupported_media_type": lambda: _("The format of the request body is not supported."),
+    "throttled": lambda: _("Too many requests. Please try again later."),
 }
 
 
@@ -76,7 +76,7 @@ def api_exception_handler(exc, context):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         fields = _messages(as_serializer_error(exc))
-        return Response(error_body("invalid", _GENERIC[400][1](), fields), status=400)
+        return Response(error_body("invalid", _GENERIC["invalid"](), fields), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -95,7 +95,7 @@ def api_exception_handler(exc, context):
 
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return Response(
-        error_body("server_error", _("Máy chủ gặp lỗi. Lỗi đã được ghi lại; vui lòng thử lại sau.")),
+        error_body("server_error", _("The server hit an error. It has been logged; please try again later.")),
         status=500,
     )
 
@@ -107,7 +107,7 @@ def login_lockout_response(request, original_response=None, credentials=None):
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     body = error_body(
         "login_locked",
-        _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.") % {"minutes": seconds // 60},
+        _("Too many failed sign-ins. Please try again in %(minutes)d minutes.") % {"minutes": seconds // 60},
     )
     response = JsonResponse(body, status=429, json_dumps_params={"ensure_ascii": False})
     response["Retry-After"] = str(seconds)
@@ -116,13 +116,15 @@ def login_lockout_response(request, original_response=None, credentials=None):
 
 def api_not_found(request, *args, **kwargs):
     """Unknown routes under /api/: the API's 404 shape, never Django's HTML page."""
-    return JsonResponse(error_body("not_found", _("Không có địa chỉ API này.")), status=404)
+    return JsonResponse(error_body("not_found", _("This API address does not exist.")), status=404)
 
 
 def server_error(request, *args, **kwargs):
     """Django's 500 handler: JSON under /api/, a plain page elsewhere; never a traceback."""
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("server_error", _("Máy chủ gặp lỗi. Vui lòng thử lại sau.")), status=500)
+        return JsonResponse(
+            error_body("server_error", _("The server hit an error. Please try again later.")), status=500
+        )
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)

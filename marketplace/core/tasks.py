@@ -5,13 +5,13 @@ from django.core.cache import cache
 from django.utils import timezone
 
 
-@shared_task(ignore_result=False, time_limit=10)
+@shared_task(ignore_result=False, soft_time_limit=5, time_limit=10)
 def ping(token: str) -> str:
     """Echo a token back through the result backend: the readiness and CI check that a worker consumes."""
     return f"pong:{token}"
 
 
-@shared_task(time_limit=10)
+@shared_task(soft_time_limit=5, time_limit=10)
 def heartbeat() -> None:
     """Scheduled by beat: records when the scheduler last ran, so an operator can see it is alive."""
     cache.set("celery:beat:last-heartbeat", timezone.now().isoformat(), timeout=None)

@@ -159,7 +159,7 @@ class NamedScopeCreateSerializer(serializers.Serializer):
                 missing.append(f"{index}: {key['system']}/{key['level']}/{key['code']}")
             units.append(unit)
         if missing:
-            raise serializers.ValidationError(_("Không có đơn vị: %(units)s.") % {"units": ", ".join(missing)})
+            raise serializers.ValidationError(_("These units do not exist: %(units)s.") % {"units": ", ".join(missing)})
         return units
 
 
@@ -184,8 +184,8 @@ class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
         if not reach.covers_communes(covered):
             raise ServiceError(
                 "outside_your_area",
-                _("Phạm vi vượt ra ngoài địa bàn bạn được phân công."),
-                fields={"units": [_("Chỉ chọn các đơn vị thuộc địa bàn của bạn.")]},
+                _("The scope goes beyond the area assigned to you."),
+                fields={"units": [_("Choose only units in your area.")]},
             )
         slug = data.validated_data.get("slug") or slugify(fold(data.validated_data["name"]))[:80]
         scope = services.named_scope_create(

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PlacesConfig(AppConfig):
     name = "marketplace.places"
     label = "places"
-    verbose_name = _("Đơn vị hành chính")
+    verbose_name = _("Administrative units")
 
     def ready(self):
         from auditlog.registry import auditlog

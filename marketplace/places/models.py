@@ -10,36 +10,36 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CodeSystem(models.TextChoices):
-    CURRENT = "2025", _("Hệ 2 cấp (từ 1/7/2025)")
-    LEGACY = "legacy", _("Hệ 3 cấp (trước 1/7/2025)")
+    CURRENT = "2025", _("Two-level system (from 1 July 2025)")
+    LEGACY = "legacy", _("Three-level system (before 1 July 2025)")
 
 
 class Level(models.TextChoices):
-    PROVINCE = "province", _("Tỉnh/thành phố")
-    DISTRICT = "district", _("Quận/huyện")
-    COMMUNE = "commune", _("Xã/phường")
+    PROVINCE = "province", _("Province/city")
+    DISTRICT = "district", _("District")
+    COMMUNE = "commune", _("Commune/ward")
 
 
 class AdministrativeUnit(models.Model):
-    system = models.CharField(_("hệ mã"), max_length=8, choices=CodeSystem.choices)
-    level = models.CharField(_("cấp"), max_length=10, choices=Level.choices)
-    code = models.CharField(_("mã"), max_length=8, help_text=_("Mã số không bỏ số 0 ở đầu, ví dụ 04672."))
-    unit_type = models.CharField(_("loại"), max_length=32, help_text=_("Tỉnh, Thành phố, Xã, Phường, Đặc khu…"))
-    name = models.CharField(_("tên đầy đủ"), max_length=128)
-    short_name = models.CharField(_("tên ngắn"), max_length=128)
+    system = models.CharField(_("code system"), max_length=8, choices=CodeSystem.choices)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    code = models.CharField(_("code"), max_length=8, help_text=_("The code with its leading zeros, for example 04672."))
+    unit_type = models.CharField(_("type"), max_length=32, help_text=_("Province, City, Commune, Ward, Special zone…"))
+    name = models.CharField(_("full name"), max_length=128)
+    short_name = models.CharField(_("short name"), max_length=128)
     # Accent-folded "name, parent name" used by search; derived from name on load, never typed.
     search_key = models.CharField(max_length=300, db_index=True, editable=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    valid_from = models.DateField(_("hiệu lực từ"), null=True, blank=True)
-    valid_to = models.DateField(_("hiệu lực đến"), null=True, blank=True, help_text=_("Ngày cuối còn hiệu lực."))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("The last day it is valid."))
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    legal_basis = models.CharField(_("căn cứ pháp lý"), max_length=300, blank=True)
-    source = models.CharField(_("nguồn dữ liệu"), max_length=120, help_text=_("Gói và phiên bản dữ liệu."))
+    legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
+    source = models.CharField(_("data source"), max_length=120, help_text=_("Data package and version."))
 
     class Meta:
-        verbose_name = _("đơn vị hành chính")
-        verbose_name_plural = _("đơn vị hành chính")
+        verbose_name = _("administrative unit")
+        verbose_name_plural = _("administrative units")
         ordering = ["system", "level", "code"]
         constraints = [
             # Two partial indexes rather than nulls_distinct=False, which SQLite does not support: a legacy
@@ -70,12 +70,12 @@ class AdministrativeUnit(models.Model):
 
 
 class SuccessionEvent(models.TextChoices):
-    MERGE = "merge", _("Sáp nhập")
-    SPLIT = "split", _("Chia tách")
-    RENAME = "rename", _("Đổi tên")
-    RETYPE = "retype", _("Đổi loại")
-    RECODE = "recode", _("Đổi mã")
-    CONTINUE = "continue", _("Giữ nguyên")
+    MERGE = "merge", _("Merge")
+    SPLIT = "split", _("Split")
+    RENAME = "rename", _("Rename")
+    RETYPE = "retype", _("Type change")
+    RECODE = "recode", _("Code change")
+    CONTINUE = "continue", _("No change")
 
 
 class UnitSuccession(models.Model):
@@ -89,15 +89,15 @@ class UnitSuccession(models.Model):
     successor = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="predecessions")
     event = models.CharField(max_length=8, choices=SuccessionEvent.choices)
     partial = models.BooleanField(
-        default=False, help_text=_("Chỉ một phần địa bàn cũ thuộc đơn vị mới (đơn vị cũ bị chia tách).")
+        default=False, help_text=_("Only part of the old unit's area belongs to the new unit (the old unit was split).")
     )
     effective_date = models.DateField()
     legal_basis = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=120)
 
     class Meta:
-        verbose_name = _("kế thừa đơn vị")
-        verbose_name_plural = _("kế thừa đơn vị")
+        verbose_name = _("unit succession")
+        verbose_name_plural = _("unit successions")
         constraints = [
             models.UniqueConstraint(fields=["predecessor", "successor", "effective_date"], name="succession_once")
         ]
@@ -115,8 +115,8 @@ class UnitAlias(models.Model):
     source = models.CharField(max_length=120)
 
     class Meta:
-        verbose_name = _("tên gọi khác")
-        verbose_name_plural = _("tên gọi khác")
+        verbose_name = _("other name")
+        verbose_name_plural = _("other names")
         constraints = [models.UniqueConstraint(fields=["unit", "search_key"], name="alias_once")]
 
     def __str__(self):
@@ -130,11 +130,11 @@ class NamedScope(models.Model):
     """
 
     slug = models.SlugField(max_length=80, unique=True)
-    name = models.CharField(_("tên"), max_length=160)
-    description = models.TextField(_("mô tả"), blank=True)
+    name = models.CharField(_("name"), max_length=160)
+    description = models.TextField(_("description"), blank=True)
     units = models.ManyToManyField(AdministrativeUnit, related_name="named_scopes")
     is_shared = models.BooleanField(
-        _("dùng chung"), default=False, help_text=_("Mọi người dùng đều thấy; nếu không, chỉ người tạo thấy.")
+        _("shared"), default=False, help_text=_("If set, every user sees it; if not, only its creator does.")
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -146,8 +146,8 @@ class NamedScope(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("phạm vi")
-        verbose_name_plural = _("phạm vi")
+        verbose_name = _("scope")
+        verbose_name_plural = _("scopes")
         ordering = ["name"]
 
     def __str__(self):

@@ -362,11 +362,11 @@ def named_scope_create(
     """Save a named set of units. Units may be current or legacy; lineage resolves them later."""
     if not units:
         raise ServiceError(
-            "invalid", _("Phạm vi cần ít nhất một đơn vị."), fields={"units": [_("Chọn ít nhất một đơn vị.")]}
+            "invalid", _("A scope needs at least one unit."), fields={"units": [_("Choose at least one unit.")]}
         )
     scope = NamedScope(slug=slug, name=nfc(name), description=description, is_shared=is_shared, owner=owner)
     duplicate = ServiceError(
-        "duplicate", _("Đã có phạm vi với mã này."), fields={"slug": [_("Chọn tên hoặc mã khác.")]}
+        "duplicate", _("A scope with this code already exists."), fields={"slug": [_("Choose another name or code.")]}
     )
     if NamedScope.objects.filter(slug=slug).exists():
         raise duplicate

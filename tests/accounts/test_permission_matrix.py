@@ -1,0 +1,219 @@
+"""Role × endpoint × in-scope / out-of-scope object. Every cell is asserted; one leak fails the test.
+
+Later issues add their endpoints to CASES (and their objects to `world`).
+"""
+
+import pytest
+
+from marketplace.accounts.models import Role
+from marketplace.places.models import CodeSystem, Level, NamedScope
+from marketplace.places.services import named_scope_create
+from tests.factories import PASSWORD, unit, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ["anonymous", "producer", "community_team", "officer", "officer_elsewhere", "administrator", "superuser"]
+EVERYONE_SIGNED_IN = {a: 200 for a in ACTORS if a != "anonymous"}
+
+
+@pytest.fixture
+def world():
+    """The actors, and objects in and out of the officer's scope."""
+    old_yen_bai = unit(CodeSystem.LEGACY, Level.PROVINCE, "15")
+    ha_noi = unit(CodeSystem.CURRENT, Level.PROVINCE, "01")
+    users = {
+        "producer": user_with_role(Role.PRODUCER_MEMBER),
+        "community_team": user_with_role(Role.COMMUNITY_TEAM, units=[unit(CodeSystem.LEGACY, Level.DISTRICT, "140")]),
+        "officer": user_with_role(Role.OFFICER, units=[old_yen_bai]),
+        "officer_elsewhere": user_with_role(Role.OFFICER, units=[ha_noi]),
+        "administrator": user_with_role(Role.ADMINISTRATOR),
+        "superuser": user_with_role("superuser"),
+    }
+    mine = named_scope_create(slug="officer-private", name="Riêng cán bộ", units=[old_yen_bai], owner=users["officer"])
+    theirs = named_scope_create(
+        slug="elsewhere-private", name="Riêng Hà Nội", units=[ha_noi], owner=users["officer_elsewhere"]
+    )
+    return {
+        "users": users,
+        "shared_scope": NamedScope.objects.get(slug="old-yen-bai"),
+        "officer_scope": mine,
+        "other_scope": theirs,
+        "producer_assignment": users["producer"].role_assignments.get(),
+    }
+
+
+def _scope_payload(code_system, level, code):
+    # A body per actor: each one that may create gets its own scope name, not a duplicate of the last one's.
+    return lambda actor: {
+        "name": f"Phạm vi {code} của {actor}",
+        "units": [{"system": code_system, "level": level, "code": code}],
+    }
+
+
+# (description, method, url(world), body, {actor: expected status})
+CASES = [
+    ("list places", "get", lambda w: "/api/v1/places/?system=2025&level=province", None, dict.fromkeys(ACTORS, 200)),
+    ("one place", "get", lambda w: "/api/v1/places/legacy/04657/", None, dict.fromkeys(ACTORS, 200)),
+    ("list scopes", "get", lambda w: "/api/v1/scopes/", None, {"anonymous": 401, **EVERYONE_SIGNED_IN}),
+    (
+        "shared scope",
+        "get",
+        lambda w: f"/api/v1/scopes/{w['shared_scope'].pk}/",
+        None,
+        {"anonymous": 401, **EVERYONE_SIGNED_IN},
+    ),
+    (
+        "officer's private scope",
+        "get",
+        lambda w: f"/api/v1/scopes/{w['officer_scope'].pk}/",
+        None,
+        {
+            "anonymous": 401,
+            "producer": 404,
+            "community_team": 404,
+            "officer": 200,
+            "officer_elsewhere": 404,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+    (
+        "create scope inside the officer's area",
+        "post",
+        lambda w: "/api/v1/scopes/",
+        _scope_payload("legacy", "commune", "04657"),
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 201,
+            "officer_elsewhere": 400,
+            "administrator": 201,
+            "superuser": 201,
+        },
+    ),
+    (
+        "list users",
+        "get",
+        lambda w: "/api/v1/users/",
+        None,
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 403,
+            "officer_elsewhere": 403,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+    (
+        "one user",
+        "get",
+        lambda w: f"/api/v1/users/{w['users']['officer'].pk}/",
+        None,
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 403,
+            "officer_elsewhere": 403,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+    (
+        "edit a user",
+        "patch",
+        lambda w: f"/api/v1/users/{w['users']['producer'].pk}/",
+        {"first_name": "Lò"},
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 403,
+            "officer_elsewhere": 403,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+    (
+        "list role assignments",
+        "get",
+        lambda w: "/api/v1/role-assignments/",
+        None,
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 403,
+            "officer_elsewhere": 403,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+    (
+        "one role assignment",
+        "get",
+        lambda w: f"/api/v1/role-assignments/{w['producer_assignment'].pk}/",
+        None,
+        {
+            "anonymous": 401,
+            "producer": 403,
+            "community_team": 403,
+            "officer": 403,
+            "officer_elsewhere": 403,
+            "administrator": 200,
+            "superuser": 200,
+        },
+    ),
+]
+
+# Who sees which private scope in the list: what a list shows must match what a detail allows.
+LIST_VISIBILITY = {
+    "producer": set(),
+    "community_team": set(),
+    "officer": {"officer-private"},
+    "officer_elsewhere": {"elsewhere-private"},
+    "administrator": {"officer-private", "elsewhere-private"},
+    "superuser": {"officer-private", "elsewhere-private"},
+}
+
+
+def _client_for(actor, world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if actor != "anonymous":
+        user = world["users"][actor]
+        token = client.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).json()["token"]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_permission_matrix(world):
+    assert {a for _d, _m, _u, _b, expected in CASES for a in expected} == set(ACTORS)
+    wrong = []
+    for actor in ACTORS:
+        client = _client_for(actor, world)
+        for description, method, url, body, expected in CASES:
+            data = body(actor) if callable(body) else body
+            response = getattr(client, method)(url(world), data, format="json")
+            if response.status_code != expected[actor]:
+                wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
+            elif response.status_code >= 400:
+                assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_lists_show_only_what_the_detail_allows(world):
+    leaks = []
+    for actor, visible in LIST_VISIBILITY.items():
+        client = _client_for(actor, world)
+        slugs = {row["slug"] for row in client.get("/api/v1/scopes/", {"page_size": 200}).json()["results"]}
+        private = slugs & {"officer-private", "elsewhere-private"}
+        if private != visible:
+            leaks.append(f"{actor} sees {sorted(private)}, expected {sorted(visible)}")
+        if "old-yen-bai" not in slugs:
+            leaks.append(f"{actor} does not see the shared scope")
+    assert leaks == [], "\n".join(leaks)
