@@ -1,4 +1,9 @@
 import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -6,6 +11,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -60,3 +67,33 @@ def login(api):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+def subprocess_database_url() -> str:
+    """The URL of the database this test run uses, so that the worker reads and writes the same one."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue():
+    """A worker on a queue of its own, so that a developer's running worker cannot take the test's task."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", queue, "--pool", "solo"]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "DATABASE_URL": subprocess_database_url()}
+    # Output to a file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks the worker.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield queue
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

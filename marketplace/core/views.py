@@ -6,6 +6,8 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from .models import Heartbeat
+
 
 @require_GET
 def healthz(request):
@@ -51,4 +53,6 @@ def readyz(request):
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "checks": checks})
+    beat = Heartbeat.objects.filter(name="beat").values_list("seen_at", flat=True).first()
+    # Informational only: a stopped scheduler delays periodic jobs but does not stop the service serving.
+    return JsonResponse({"status": "ok", "checks": checks, "beat_last_seen": beat.isoformat() if beat else None})
