@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed-$(shell sha256sum requirements/lock.txt | cut -c1-12)
+INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/package-lock.json | sha256sum | cut -c1-12)
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
@@ -22,12 +22,14 @@ run: setup
 test: install messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The locked dependencies, with hashes, into .venv. Reinstalled only when the lock file changes.
+# The locked dependencies: Python (with hashes) into .venv, front-end assets from npm into
+# frontend/node_modules (install scripts off: nothing runs at install time). Redone only when a lock changes.
 install: $(INSTALLED)
 
-$(INSTALLED): requirements/lock.txt
+$(INSTALLED): requirements/lock.txt frontend/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/lock.txt
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -f $(VENV)/.installed-* && touch $@
 
 messages: install

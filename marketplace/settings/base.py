@@ -123,6 +123,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Third-party front-end code comes from npm at build time (`make install` runs `npm ci` in frontend/).
+STATICFILES_DIRS = [("vendor/swagger-ui-dist", BASE_DIR / "frontend" / "node_modules" / "swagger-ui-dist")]
+# Outside production whitenoise serves straight from the app and npm folders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -156,6 +160,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our own static files (npm's swagger-ui-dist), not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui-dist/favicon-32x32.png",
 }
 
 # Celery. Without CELERY_BROKER_URL the embedded default is kombu's filesystem transport: tasks still go

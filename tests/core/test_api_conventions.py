@@ -115,3 +115,8 @@ def test_openapi_schema_and_docs_are_served(client):
     assert "/api/v1/places/" in paths
     assert "/api/v1/auth/token/" in paths
     assert docs.status_code == 200
+    # the interactive docs load Swagger UI from our own static files (npm at build time), not a CDN
+    page = docs.content.decode()
+    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert client.get("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
