@@ -169,7 +169,6 @@ class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
     permission_classes = [ReadAnyWriteOfficer]
     queryset = NamedScope.objects.select_related("owner").prefetch_related("units__parent")
     serializer_class = NamedScopeSerializer
-    search_fields = ["name"]
     ordering_fields = ["name", "created_at"]
 
     @extend_schema(request=NamedScopeCreateSerializer, responses={201: NamedScopeSerializer})

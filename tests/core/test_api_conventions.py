@@ -120,3 +120,16 @@ def test_openapi_schema_and_docs_are_served(client):
     assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     assert client.get("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_runaway_anonymous_client_is_throttled_in_the_error_shape(api, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
+
+    statuses = [api.get("/api/v1/places/", {"page_size": 1}).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    response = api.get("/api/v1/places/")
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
