@@ -32,8 +32,10 @@ $(INSTALLED): requirements/lock.txt frontend/package-lock.json
 	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -f $(VENV)/.installed-* && touch $@
 
+# Babel compiles the catalogues in pure Python: the machine needs no GNU gettext (only makemessages,
+# a developer's tool, does).
 messages: install
-	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0
+	$(BIN)/pybabel -q compile --domain django --directory locale
 
 setup: install messages
 	$(MANAGE) migrate --noinput

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from marketplace.accounts import apis as accounts
@@ -8,12 +8,31 @@ from marketplace.core.errors import api_not_found
 from marketplace.core.views import healthz, readyz
 from marketplace.places import apis as places
 
+
+class CodeSystemConverter:
+    regex = "2025|legacy"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+class UnitCodeConverter(CodeSystemConverter):
+    regex = "[0-9]{1,8}"
+
+
+# Anything else in these positions falls through to the API's JSON 404 below.
+register_converter(CodeSystemConverter, "codesystem")
+register_converter(UnitCodeConverter, "unitcode")
+
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
     path("places/", places.PlaceListApi.as_view(), name="place-list"),
-    path("places/<str:system>/<str:code>/", places.PlaceDetailApi.as_view(), name="place-detail"),
+    path("places/<codesystem:system>/<unitcode:code>/", places.PlaceDetailApi.as_view(), name="place-detail"),
     path("scopes/", places.NamedScopeListApi.as_view(), name="scope-list"),
     path("scopes/<int:pk>/", places.NamedScopeDetailApi.as_view(), name="scope-detail"),
     path("users/", accounts.UserListApi.as_view(), name="user-list"),

@@ -9,15 +9,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.core.api import StrictSerializer
 from marketplace.core.errors import ServiceError, login_lockout_response
-from marketplace.places.apis import UnitKeySerializer, UnitRefSerializer
+from marketplace.places.apis import UnitKeysField, UnitRefSerializer
 from marketplace.places.models import NamedScope
-from marketplace.places.selectors import unit_get
 
 from . import services
 from .models import Role, RoleAssignment, User
 from .permissions import IsAdministrator
-from .scoping import ScopedQuerysetMixin
+from .scoping import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin, scope_queryset
 
 
 class TokenApi(APIView):
@@ -86,7 +86,7 @@ class UserSerializer(serializers.ModelSerializer):
         return sorted({a.role for a in user.role_assignments.all() if a.is_active})
 
 
-class UserInputSerializer(serializers.Serializer):
+class UserInputSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -131,24 +131,20 @@ class UserDetailApi(ScopedQuerysetMixin, generics.RetrieveUpdateAPIView):
         return Response(UserSerializer(user).data)
 
 
-class RoleAssignmentInputSerializer(serializers.Serializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+class RoleAssignmentInputSerializer(StrictSerializer):
+    user = ScopedPrimaryKeyRelatedField(queryset=User.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
-    units = UnitKeySerializer(many=True, required=False, default=list)
-    named_scope = serializers.SlugRelatedField(
-        slug_field="slug", queryset=NamedScope.objects.all(), required=False, allow_null=True, default=None
-    )
+    units = UnitKeysField(required=False, default=list)
+    # A slug checked by its format first, then looked up through scoping.
+    named_scope = serializers.SlugField(max_length=80, required=False, allow_null=True, default=None)
 
-    def validate_units(self, value):
-        units = []
-        for key in value:
-            unit = unit_get(**key).order_by("-valid_from").first()
-            if unit is None:
-                raise serializers.ValidationError(
-                    _("Unit %(unit)s does not exist.") % {"unit": f"{key['system']}/{key['level']}/{key['code']}"}
-                )
-            units.append(unit)
-        return units
+    def validate_named_scope(self, slug):
+        if slug is None:
+            return None
+        scope = scope_queryset(NamedScope.objects.all(), self.context["request"].user).filter(slug=slug).first()
+        if scope is None:
+            raise serializers.ValidationError(_("There is no saved scope with this code."))
+        return scope
 
 
 class RoleAssignmentListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
@@ -156,13 +152,16 @@ class RoleAssignmentListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
     queryset = RoleAssignment.objects.select_related("named_scope").prefetch_related("units__parent")
     serializer_class = RoleAssignmentSerializer
     filterset_fields = ["user", "role", "is_active"]
+    ordering_fields = ["id", "role", "created_at"]
 
     @extend_schema(request=RoleAssignmentInputSerializer, responses={201: RoleAssignmentSerializer})
     def post(self, request, *args, **kwargs):
-        data = RoleAssignmentInputSerializer(data=request.data)
+        data = RoleAssignmentInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         assignment = services.role_assignment_create(**data.validated_data, created_by=request.user)
-        return Response(RoleAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RoleAssignmentSerializer(self.get_queryset().get(pk=assignment.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class RoleAssignmentDetailApi(ScopedQuerysetMixin, generics.RetrieveDestroyAPIView):

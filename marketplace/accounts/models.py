@@ -63,6 +63,11 @@ class RoleAssignment(models.Model):
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
         ordering = ["user_id", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"], condition=models.Q(is_active=True), name="one_active_assignment_per_role"
+            )
+        ]
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
+from rest_framework import serializers
 
 from .models import PLACE_BOUND_ROLES, Role, RoleAssignment, User
 
@@ -21,6 +22,7 @@ class Reach:
 
     user_id: int | None
     is_admin: bool
+    is_superuser: bool
     roles: frozenset[str]
     commune_ids: frozenset[int]
 
@@ -31,7 +33,7 @@ class Reach:
         return self.is_admin or set(commune_ids) <= self.commune_ids
 
 
-ANONYMOUS = Reach(user_id=None, is_admin=False, roles=frozenset(), commune_ids=frozenset())
+ANONYMOUS = Reach(user_id=None, is_admin=False, is_superuser=False, roles=frozenset(), commune_ids=frozenset())
 
 
 def user_reach(user) -> Reach:
@@ -57,6 +59,7 @@ def user_reach(user) -> Reach:
     reach = Reach(
         user_id=user.pk,
         is_admin=user.is_superuser or Role.ADMINISTRATOR in roles,
+        is_superuser=user.is_superuser,
         roles=roles,
         commune_ids=commune_ids,
     )
@@ -94,11 +97,32 @@ class ScopedQuerysetMixin:
         return scope_queryset(super().get_queryset(), self.request.user)
 
 
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference by id in an input serializer, looked up through scope_queryset (needs the request in
+    the serializer context): an object you cannot see is "does not exist", as everywhere else."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.IntegerField())  # 1.5 or "1abc" is an error, not user 1
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return scope_queryset(super().get_queryset(), self.context["request"].user)
+
+
 @scope_rule(User)
 def _users(queryset: QuerySet, reach: Reach) -> QuerySet:
-    return queryset if reach.is_admin else queryset.filter(pk=reach.user_id)
+    if reach.is_superuser:
+        return queryset
+    if reach.is_admin:
+        # An administrator by role manages people, but never a superuser: no password reset, no deactivation.
+        return queryset.filter(is_superuser=False)
+    return queryset.filter(pk=reach.user_id)
 
 
 @scope_rule(RoleAssignment)
 def _role_assignments(queryset: QuerySet, reach: Reach) -> QuerySet:
-    return queryset if reach.is_admin else queryset.filter(Q(user_id=reach.user_id))
+    if reach.is_superuser:
+        return queryset
+    if reach.is_admin:
+        return queryset.filter(user__is_superuser=False)
+    return queryset.filter(Q(user_id=reach.user_id))

@@ -5,7 +5,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from .audit import audit_set_actor
 
 
-class AuditedTokenAuthentication(TokenAuthentication):
+class AuditActorMixin:
     def authenticate(self, request):
         result = super().authenticate(request)
         if result:
@@ -13,9 +13,9 @@ class AuditedTokenAuthentication(TokenAuthentication):
         return result
 
 
-class AuditedSessionAuthentication(SessionAuthentication):
-    def authenticate(self, request):
-        result = super().authenticate(request)
-        if result:
-            audit_set_actor(result[0])
-        return result
+class AuditedTokenAuthentication(AuditActorMixin, TokenAuthentication):
+    pass
+
+
+class AuditedSessionAuthentication(AuditActorMixin, SessionAuthentication):
+    pass

@@ -8,6 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -84,20 +85,27 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         return Response(error_body("invalid", _GENERIC["invalid"](), _messages(exc.detail)), status=400)
+    if isinstance(exc, DataError):
+        # Last line of defence: input the database cannot store (a NUL character, an out-of-range number)
+        # that no field check caught is still the client's mistake, not a server error.
+        return Response(
+            error_body("invalid", _("A value could not be stored: it is too long or malformed.")), status=400
+        )
     if isinstance(exc, exceptions.APIException):
         code = exc.default_code
-        is_default = str(exc.detail) == str(exc.default_detail)
-        message = _GENERIC[code]() if code in _GENERIC and (is_default or code == "parse_error") else str(exc.detail)
+        # DRF's own messages are English (its Vietnamese catalogue is nearly empty): show ours instead.
+        message = _GENERIC[code]() if code in _GENERIC else str(exc.detail)
         headers = {}
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
         return Response(error_body(code, message), status=exc.status_code, headers=headers)
 
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-    return Response(
-        error_body("server_error", _("The server hit an error. It has been logged; please try again later.")),
-        status=500,
-    )
+    return Response(_server_error_body(), status=500)
+
+
+def _server_error_body() -> dict:
+    return error_body("server_error", _("The server hit an error. It has been logged; please try again later."))
 
 
 def login_lockout_response(request, original_response=None, credentials=None):
@@ -122,9 +130,7 @@ def api_not_found(request, *args, **kwargs):
 def server_error(request, *args, **kwargs):
     """Django's 500 handler: JSON under /api/, a plain page elsewhere; never a traceback."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            error_body("server_error", _("The server hit an error. Please try again later.")), status=500
-        )
+        return JsonResponse(_server_error_body(), status=500)
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)

@@ -1,7 +1,7 @@
 """Places API: the unit list with accent-insensitive search, one unit with its lineage, and named scopes."""
 
 import django_filters
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from marketplace.accounts.permissions import ReadAnyWriteOfficer
 from marketplace.accounts.scoping import ScopedQuerysetMixin, user_reach
+from marketplace.core.api import StrictSerializer
 from marketplace.core.errors import ServiceError
 from marketplace.core.text import fold
 
@@ -122,17 +123,41 @@ class PlaceDetailApi(ScopedQuerysetMixin, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_object(self):
-        queryset = self.get_queryset().filter(system=self.kwargs["system"], code=self.kwargs["code"])
-        if level := self.request.query_params.get("level"):
-            queryset = queryset.filter(level=level)
-        # Dated versions of one code: the newest first.
-        return get_object_or_404(queryset.order_by("-valid_from"))
+        level = self.request.query_params.get("level")
+        if level is not None and level not in Level.values:
+            raise ServiceError(
+                "invalid", _("Unknown level."), fields={"level": [_("Use one of: %s.") % ", ".join(Level.values)]}
+            )
+        unit = selectors.unit_newest(
+            queryset=self.get_queryset(), system=self.kwargs["system"], code=self.kwargs["code"], level=level
+        )
+        if unit is None:
+            raise Http404
+        return unit
 
 
-class UnitKeySerializer(serializers.Serializer):
+class UnitKeySerializer(StrictSerializer):
     system = serializers.ChoiceField(choices=CodeSystem.choices)
     level = serializers.ChoiceField(choices=Level.choices)
-    code = serializers.CharField(max_length=8)
+    code = serializers.RegexField(r"^[0-9]{1,8}$", max_length=8)
+
+
+class UnitKeysField(serializers.ListField):
+    """A list of {system, level, code} resolved to units in one query; unknown units are named in the error."""
+
+    child = UnitKeySerializer()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        keys = super().to_internal_value(data)
+        units, missing = selectors.units_by_keys(keys=keys)
+        if missing:
+            listed = ", ".join(f"{i}: {keys[i]['system']}/{keys[i]['level']}/{keys[i]['code']}" for i in missing)
+            raise serializers.ValidationError(_("These units do not exist: %(units)s.") % {"units": listed})
+        return units
 
 
 class NamedScopeSerializer(serializers.ModelSerializer):
@@ -144,23 +169,12 @@ class NamedScopeSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "description", "is_shared", "owner", "units", "created_at"]
 
 
-class NamedScopeCreateSerializer(serializers.Serializer):
+class NamedScopeCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=160)
     slug = serializers.SlugField(max_length=80, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     is_shared = serializers.BooleanField(required=False, default=False)
-    units = UnitKeySerializer(many=True, allow_empty=False)
-
-    def validate_units(self, value):
-        units, missing = [], []
-        for index, key in enumerate(value):
-            unit = selectors.unit_get(**key).order_by("-valid_from").first()
-            if unit is None:
-                missing.append(f"{index}: {key['system']}/{key['level']}/{key['code']}")
-            units.append(unit)
-        if missing:
-            raise serializers.ValidationError(_("These units do not exist: %(units)s.") % {"units": ", ".join(missing)})
-        return units
+    units = UnitKeysField(allow_empty=False)
 
 
 class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
@@ -179,6 +193,13 @@ class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
         data = NamedScopeCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reach = user_reach(request.user)
+        if data.validated_data["is_shared"] and not reach.is_admin:
+            raise ServiceError(
+                "permission_denied",
+                _("Only administrators can share a scope with everyone."),
+                fields={"is_shared": [_("Leave this off: your scope stays yours.")]},
+                status_code=403,
+            )
         covered = set(selectors.units_current_communes(units=data.validated_data["units"]).values_list("pk", flat=True))
         if not reach.covers_communes(covered):
             raise ServiceError(
@@ -191,8 +212,7 @@ class NamedScopeListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
             slug=slug,
             name=data.validated_data["name"],
             description=data.validated_data["description"],
-            # Only administrators publish a scope to everyone; an officer's scope stays their own.
-            is_shared=data.validated_data["is_shared"] and reach.is_admin,
+            is_shared=data.validated_data["is_shared"],
             units=data.validated_data["units"],
             owner=request.user,
         )

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from marketplace.core.text import fold
 
@@ -21,7 +21,7 @@ def unit_search(*, queryset: QuerySet[AdministrativeUnit], q: str) -> QuerySet[A
     """
     key = fold(_PUNCTUATION.sub(" ", q))
     if not key:
-        return queryset
+        return queryset.none()  # a query of punctuation alone matches nothing, rather than everything
     compact = key.replace(" ", "")
     matching = (
         Q(search_key__startswith=key)
@@ -108,10 +108,30 @@ def scope_current_communes(*, scope: NamedScope) -> QuerySet[AdministrativeUnit]
     return units_current_communes(units=scope.units.all())
 
 
-def unit_get(*, system: str, code: str, level: str | None = None) -> QuerySet[AdministrativeUnit]:
-    """Units with this code in this system; the level disambiguates reused codes (province 15 vs commune)."""
-    queryset = AdministrativeUnit.objects.filter(system=system, code=code)
-    return queryset.filter(level=level) if level else queryset
+def _newest_first(queryset: QuerySet[AdministrativeUnit]) -> QuerySet[AdministrativeUnit]:
+    return queryset.order_by(F("valid_from").desc(nulls_last=True))
+
+
+def unit_newest(*, queryset: QuerySet[AdministrativeUnit], system: str, code: str, level: str | None = None):
+    """The newest dated version of the unit with this code in this system, or None.
+
+    The level disambiguates the rare code that two levels share; dated versions of one code are ordered by
+    valid_from, newest first.
+    """
+    queryset = queryset.filter(system=system, code=code)
+    return _newest_first(queryset.filter(level=level) if level else queryset).first()
+
+
+def units_by_keys(*, keys: list[dict]) -> tuple[list[AdministrativeUnit], list[int]]:
+    """Resolve [{system, level, code}, ...] in one query: the units in order, and the indexes not found."""
+    condition = Q(pk__in=[])
+    for key in keys:
+        condition |= Q(system=key["system"], level=key["level"], code=key["code"])
+    newest: dict[tuple, AdministrativeUnit] = {}
+    for unit in _newest_first(AdministrativeUnit.objects.filter(condition).select_related("parent")):
+        newest.setdefault((unit.system, unit.level, unit.code), unit)
+    found = [newest.get((key["system"], key["level"], key["code"])) for key in keys]
+    return [u for u in found if u is not None], [i for i, u in enumerate(found) if u is None]
 
 
 # Scope rules (see marketplace.accounts.scoping). Administrative units are public reference data; a named

@@ -138,6 +138,8 @@ REST_FRAMEWORK = {
         "marketplace.core.authentication.AuditedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the API never answers with an HTML page, errors included. /api/v1/docs/ is the browsable UI.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "marketplace.core.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [

@@ -40,6 +40,9 @@ def user_with_role(role: str, *, units=(), username: str | None = None, **kwargs
     if role == "superuser":
         user.is_superuser = user.is_staff = True
         user.save()
+    elif role == Role.ADMINISTRATOR:
+        granter = UserFactory(username=f"root-for-{user.username}", is_superuser=True)
+        role_assignment_create(user=user, role=role, created_by=granter)
     elif role != "none":
         role_assignment_create(user=user, role=role, units=list(units))
     return user
