@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog import apis as catalog
 from marketplace.accounts import apis as accounts
 from marketplace.core.errors import api_not_found
 from marketplace.core.views import healthz, readyz
@@ -35,6 +36,9 @@ api_v1 = [
     path("places/<codesystem:system>/<unitcode:code>/", places.PlaceDetailApi.as_view(), name="place-detail"),
     path("scopes/", places.NamedScopeListApi.as_view(), name="scope-list"),
     path("scopes/<int:pk>/", places.NamedScopeDetailApi.as_view(), name="scope-detail"),
+    path("producers/", catalog.ProducerListApi.as_view(), name="producer-list"),
+    path("producers/<int:pk>/", catalog.ProducerDetailApi.as_view(), name="producer-detail"),
+    path("producers/<int:pk>/members/", catalog.ProducerMemberListApi.as_view(), name="producer-members"),
     path("users/", accounts.UserListApi.as_view(), name="user-list"),
     path("users/<int:pk>/", accounts.UserDetailApi.as_view(), name="user-detail"),
     path("role-assignments/", accounts.RoleAssignmentListApi.as_view(), name="role-assignment-list"),

@@ -25,6 +25,8 @@ class Reach:
     is_superuser: bool
     roles: frozenset[str]
     commune_ids: frozenset[int]
+    # The part of commune_ids that comes from officer assignments: officers see personal data there.
+    officer_commune_ids: frozenset[int] = frozenset()
 
     def has_role(self, *roles: str) -> bool:
         return self.is_admin or bool(self.roles.intersection(roles))
@@ -49,19 +51,25 @@ def user_reach(user) -> Reach:
         RoleAssignment.objects.filter(user=user, is_active=True).prefetch_related("units", "named_scope__units")
     )
     roles = frozenset(a.role for a in assignments)
-    units = []
+    units_by_role: dict[str, list] = {role: [] for role in PLACE_BOUND_ROLES}
     for assignment in assignments:
         if assignment.role in PLACE_BOUND_ROLES:
-            units.extend(assignment.units.all())
+            units_by_role[assignment.role].extend(assignment.units.all())
             if assignment.named_scope:
-                units.extend(assignment.named_scope.units.all())
-    commune_ids = frozenset(units_current_communes(units=units).values_list("pk", flat=True)) if units else frozenset()
+                units_by_role[assignment.role].extend(assignment.named_scope.units.all())
+
+    def communes(units) -> frozenset[int]:
+        return frozenset(units_current_communes(units=units).values_list("pk", flat=True)) if units else frozenset()
+
+    officer_commune_ids = communes(units_by_role[Role.OFFICER])
+    commune_ids = officer_commune_ids | communes(units_by_role[Role.COMMUNITY_TEAM])
     reach = Reach(
         user_id=user.pk,
         is_admin=user.is_superuser or Role.ADMINISTRATOR in roles,
         is_superuser=user.is_superuser,
         roles=roles,
         commune_ids=commune_ids,
+        officer_commune_ids=officer_commune_ids,
     )
     user._reach = reach
     return reach

@@ -14,3 +14,13 @@ def audit_set_actor(user) -> None:
     except LookupError:  # outside a request (tasks, shell): nothing to attach to
         return
     context["actor"] = user
+
+
+def audit_set_on_behalf_of(*, kind: str, object_id: int | None, name: str) -> None:
+    """Record that this request's writes are done for someone else (a community team member helping a
+    producer): auditlog stores it in each log entry's additional_data."""
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return
+    context["additional_data"] = {"on_behalf_of": {"kind": kind, "id": object_id, "name": name}}

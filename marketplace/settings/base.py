@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "marketplace.core",
     "marketplace.accounts",
     "marketplace.places",
+    "catalog",
     "frontend",
 ]
 

@@ -8,7 +8,7 @@ import pytest
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level, NamedScope
 from marketplace.places.services import named_scope_create
-from tests.factories import PASSWORD, unit, user_with_role
+from tests.factories import PASSWORD, UserFactory, producer, unit, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,12 @@ def world():
     theirs = named_scope_create(
         slug="elsewhere-private", name="Riêng Hà Nội", units=[ha_noi], owner=users["officer_elsewhere"]
     )
+    tea = producer(legal_name="Hợp tác xã Chè Suối Giàng")
+    tea.memberships.create(user=users["producer"])
     return {
+        "tea": tea,
+        # one fresh candidate per actor for "add a member", so that no cell depends on another
+        "candidates": {actor: UserFactory(username=f"candidate-{actor}") for actor in ACTORS},
         "users": users,
         "shared_scope": NamedScope.objects.get(slug="old-yen-bai"),
         "officer_scope": mine,
@@ -44,7 +49,7 @@ def world():
 
 def _scope_payload(code_system, level, code):
     # A body per actor: each one that may create gets its own scope name, not a duplicate of the last one's.
-    return lambda actor: {
+    return lambda actor, world: {
         "name": f"Phạm vi {code} của {actor}",
         "units": [{"system": code_system, "level": level, "code": code}],
     }
@@ -169,6 +174,60 @@ CASES = [
     ),
 ]
 
+IN_YEN_BAI = {
+    "anonymous": 401,
+    "producer": 200,
+    "community_team": 200,
+    "officer": 200,
+    "officer_elsewhere": 404,
+    "administrator": 200,
+    "superuser": 200,
+}
+CASES += [
+    ("list producers", "get", lambda w: "/api/v1/producers/", None, {"anonymous": 401, **EVERYONE_SIGNED_IN}),
+    ("producer in old Yên Bái", "get", lambda w: f"/api/v1/producers/{w['tea'].pk}/", None, IN_YEN_BAI),
+    (
+        "edit producer in old Yên Bái",
+        "patch",
+        lambda w: f"/api/v1/producers/{w['tea'].pk}/",
+        {"trade_name": "Chè Suối Giàng"},
+        IN_YEN_BAI,
+    ),
+    (
+        "members of producer in old Yên Bái",
+        "get",
+        lambda w: f"/api/v1/producers/{w['tea'].pk}/members/",
+        None,
+        IN_YEN_BAI,
+    ),
+    (
+        "add a member to producer in old Yên Bái",
+        "post",
+        lambda w: f"/api/v1/producers/{w['tea'].pk}/members/",
+        lambda actor, world: {"user": world["candidates"][actor].pk},
+        {**IN_YEN_BAI, "producer": 403, "community_team": 201, "officer": 201, "administrator": 201, "superuser": 201},
+    ),
+    (
+        "register a producer in legacy Suối Giàng",
+        "post",
+        lambda w: "/api/v1/producers/",
+        lambda actor, world: {
+            "kind": "cooperative",
+            "legal_name": f"HTX của {actor}",
+            "commune_as_captured": {"system": "legacy", "level": "commune", "code": "04657"},
+        },
+        {
+            "anonymous": 401,
+            "producer": 201,
+            "community_team": 201,
+            "officer": 201,
+            "officer_elsewhere": 400,
+            "administrator": 201,
+            "superuser": 201,
+        },
+    ),
+]
+
 # Who sees which private scope in the list: what a list shows must match what a detail allows.
 LIST_VISIBILITY = {
     "producer": set(),
@@ -197,7 +256,7 @@ def test_permission_matrix(world):
     for actor in ACTORS:
         client = _client_for(actor, world)
         for description, method, url, body, expected in CASES:
-            data = body(actor) if callable(body) else body
+            data = body(actor, world) if callable(body) else body
             response = getattr(client, method)(url(world), data, format="json")
             if response.status_code != expected[actor]:
                 wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")

@@ -1,5 +1,7 @@
 """Factories shared by every test package."""
 
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -49,3 +51,17 @@ def user_with_role(role: str, *, units=(), username: str | None = None, **kwargs
 
 
 ROLES = [Role.PRODUCER_MEMBER, Role.COMMUNITY_TEAM, Role.OFFICER, Role.ADMINISTRATOR]
+
+
+_producer_numbers = itertools.count(1)
+
+
+def producer(**fields):
+    """A producer registered through the service, in legacy Suối Giàng unless told otherwise."""
+    from catalog.services import producer_create
+
+    fields.setdefault("kind", "cooperative")
+    fields.setdefault("legal_name", f"Hợp tác xã {next(_producer_numbers)}")
+    fields.setdefault("commune_as_captured", unit(CodeSystem.LEGACY, Level.COMMUNE, "04657"))
+    created, _warnings = producer_create(**fields)
+    return created

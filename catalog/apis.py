@@ -1,0 +1,218 @@
+"""Producers API: list with place, scope and accent-insensitive filters; create; retrieve; update; members."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from marketplace.accounts.models import Role
+from marketplace.accounts.scoping import ScopedQuerysetMixin, scope_queryset, user_reach
+from marketplace.core.api import StrictSerializer
+from marketplace.core.audit import audit_set_on_behalf_of
+from marketplace.core.errors import ServiceError
+from marketplace.core.text import fold
+from marketplace.places.apis import UnitKeySerializer, UnitRefSerializer
+from marketplace.places.models import AdministrativeUnit, CodeSystem, NamedScope
+from marketplace.places.selectors import scope_current_communes, unit_newest, units_by_keys, units_current_communes
+
+from . import services
+from .models import OnboardingState, Producer, ProducerKind, ProducerMembership, TaxIdType
+from .selectors import producer_personal_data_visible_ids
+from .validators import tax_id_masked
+
+
+class ProducerSerializer(serializers.ModelSerializer):
+    commune_as_captured = UnitRefSerializer(read_only=True)
+    current_commune = UnitRefSerializer(read_only=True)
+    tax_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Producer
+        fields = [
+            "id", "kind", "legal_name", "trade_name", "representative_name", "phone", "email", "address_line",
+            "commune_as_captured", "captured_on", "current_commune", "tax_id", "tax_id_type", "registration_number",
+            "women_led", "ethnic_minority_led", "onboarding_state", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_tax_id(self, producer) -> str | None:
+        # A household's tax id is its representative's personal id: only its members and officers in scope
+        # see it whole. An enterprise tax code is public.
+        if producer.tax_id_type != TaxIdType.PERSONAL_ID or producer.pk in self.context.get("unmasked", ()):
+            return producer.tax_id
+        return tax_id_masked(producer.tax_id)
+
+
+class ProducerInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ProducerKind.choices)
+    legal_name = serializers.CharField(max_length=200)
+    trade_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    representative_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    address_line = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    commune_as_captured = UnitKeySerializer()
+    tax_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    registration_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    women_led = serializers.BooleanField(required=False, allow_null=True)
+    ethnic_minority_led = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate_commune_as_captured(self, key):
+        units, missing = units_by_keys(keys=[key])
+        if missing:
+            raise serializers.ValidationError(_("There is no such commune. Pick it from the place list."))
+        return units[0]
+
+
+class ProducerFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ProducerKind.choices)
+    onboarding_state = django_filters.ChoiceFilter(choices=OnboardingState.choices)
+    place = django_filters.CharFilter(method="in_place", help_text="<system>:<code>, e.g. legacy:140 or 2025:04672.")
+    scope = django_filters.CharFilter(method="in_scope", help_text="Slug of a saved scope, e.g. old-yen-bai.")
+    q = django_filters.CharFilter(method="search", help_text="Accent-insensitive search on the names.")
+
+    class Meta:
+        model = Producer
+        fields = ["kind", "onboarding_state", "place", "scope", "q"]
+
+    def in_place(self, queryset, name, value):
+        system, _sep, code = value.partition(":")
+        known = system in CodeSystem.values
+        unit = unit_newest(queryset=AdministrativeUnit.objects.all(), system=system, code=code) if known else None
+        if unit is None:
+            raise serializers.ValidationError({"place": [_("Unknown place. Use <system>:<code>, e.g. legacy:140.")]})
+        return queryset.filter(current_commune__in=units_current_communes(units=[unit]))
+
+    def in_scope(self, queryset, name, value):
+        scope = scope_queryset(NamedScope.objects.all(), self.request.user).filter(slug=value).first()
+        if scope is None:
+            raise serializers.ValidationError({"scope": [_("There is no saved scope with this code.")]})
+        return queryset.filter(current_commune__in=scope_current_communes(scope=scope))
+
+    def search(self, queryset, name, value):
+        return queryset.filter(search_key__contains=fold(value))
+
+
+class ProducerViewMixin(ScopedQuerysetMixin):
+    queryset = Producer.objects.select_related("commune_as_captured__parent", "current_commune__parent")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        page = getattr(self, "_page", None)
+        if page is not None:
+            context["unmasked"] = producer_personal_data_visible_ids(user=self.request.user, producers=page)
+        return context
+
+    def respond(self, producer, warnings=(), status_code=status.HTTP_200_OK):
+        producer = self.get_queryset().get(pk=producer.pk)
+        self._page = [producer]
+        body = ProducerSerializer(producer, context=self.get_serializer_context()).data
+        return Response({**body, "warnings": list(warnings)}, status=status_code)
+
+    def note_on_behalf_of(self, *, producer_id: int | None, name: str):
+        """A community team member writing for a producer they do not belong to acts on its behalf. Called
+        before the write, so that the audit entries of the write carry it (a new producer has no id yet)."""
+        reach = user_reach(self.request.user)
+        if Role.COMMUNITY_TEAM not in reach.roles:
+            return
+        if producer_id and ProducerMembership.objects.filter(producer_id=producer_id, user=self.request.user).exists():
+            return
+        audit_set_on_behalf_of(kind="producer", object_id=producer_id, name=name)
+
+
+class ProducerListApi(ProducerViewMixin, generics.ListCreateAPIView):
+    """Producers in your reach. Community teams and officers register producers in their area; a producer
+    member who registers their own household or cooperative becomes its member."""
+
+    serializer_class = ProducerSerializer
+    filterset_class = ProducerFilter
+    ordering_fields = ["legal_name", "created_at"]
+
+    def paginate_queryset(self, queryset):
+        self._page = super().paginate_queryset(queryset)
+        return self._page
+
+    @extend_schema(request=ProducerInputSerializer, responses={201: ProducerSerializer})
+    def post(self, request, *args, **kwargs):
+        reach = user_reach(request.user)
+        if not reach.has_role(Role.PRODUCER_MEMBER, Role.COMMUNITY_TEAM, Role.OFFICER):
+            raise ServiceError("permission_denied", _("Your account cannot register producers."), status_code=403)
+        data = ProducerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        helps_others = reach.is_admin or reach.has_role(Role.COMMUNITY_TEAM, Role.OFFICER)
+        if helps_others and not reach.is_admin:
+            commune = data.validated_data["commune_as_captured"]
+            if not set(units_current_communes(units=[commune]).values_list("pk", flat=True)) & reach.commune_ids:
+                raise ServiceError(
+                    "outside_your_area",
+                    _("This commune is outside the area assigned to you."),
+                    fields={"commune_as_captured": [_("Register producers of your own communes only.")]},
+                )
+        self.note_on_behalf_of(producer_id=None, name=data.validated_data["legal_name"])
+        producer, warnings = services.producer_create(**data.validated_data)
+        if not helps_others:  # a producer member registering their own household or cooperative
+            services.producer_member_add(producer=producer, user=request.user, added_by=request.user)
+        return self.respond(producer, warnings, status.HTTP_201_CREATED)
+
+
+class ProducerDetailApi(ProducerViewMixin, generics.RetrieveUpdateAPIView):
+    serializer_class = ProducerSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        producer = super().get_object()
+        self._page = [producer]
+        return producer
+
+    @extend_schema(request=ProducerInputSerializer, responses=ProducerSerializer)
+    def patch(self, request, *args, **kwargs):
+        producer = self.get_object()
+        data = ProducerInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        self.note_on_behalf_of(producer_id=producer.pk, name=str(producer))
+        producer, warnings = services.producer_update(producer=producer, **data.validated_data)
+        return self.respond(producer, warnings)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    name = serializers.CharField(source="user.get_full_name", read_only=True)
+
+    class Meta:
+        model = ProducerMembership
+        fields = ["id", "user", "username", "name", "created_at"]
+
+
+class MemberInputSerializer(StrictSerializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), pk_field=serializers.IntegerField()
+    )
+
+
+class ProducerMemberListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
+    """The people who manage a producer. Adding one needs the user's id (from an administrator or officer)."""
+
+    queryset = ProducerMembership.objects.select_related("user")
+    serializer_class = MemberSerializer
+
+    def producer(self) -> Producer:
+        producers = scope_queryset(Producer.objects.all(), self.request.user)
+        return generics.get_object_or_404(producers, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return super().get_queryset().filter(producer=self.producer()).order_by("created_at")
+
+    @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer})
+    def post(self, request, *args, **kwargs):
+        producer = self.producer()
+        if not user_reach(request.user).has_role(Role.COMMUNITY_TEAM, Role.OFFICER):
+            raise ServiceError(
+                "permission_denied", _("Ask your community team or an officer to add a member."), status_code=403
+            )
+        data = MemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.producer_member_add(
+            producer=producer, user=data.validated_data["user"], added_by=request.user
+        )
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,50 @@
+"""Reads for the catalogue, and the scope rules of its models."""
+
+from django.db.models import Q, QuerySet
+
+from marketplace.accounts.models import Role
+from marketplace.accounts.scoping import Reach, scope_rule, user_reach
+
+from .models import Producer, ProducerMembership
+
+
+@scope_rule(Producer)
+def _producers(queryset: QuerySet, reach: Reach) -> QuerySet:
+    """Administrators see all; officers and community teams the producers in their communes (by the current
+    commune, or through lineage when a split left it ambiguous); producer members their own producers."""
+    if reach.is_admin:
+        return queryset
+    if reach.user_id is None:
+        return queryset.none()
+    visible = Q(memberships__user_id=reach.user_id)
+    if reach.commune_ids:
+        ids = reach.commune_ids
+        visible |= (
+            Q(current_commune_id__in=ids)
+            | Q(commune_as_captured_id__in=ids)
+            | Q(current_commune__isnull=True, commune_as_captured__successions__successor_id__in=ids)
+        )
+    # A subquery rather than joins in the outer query, so that rows are never repeated.
+    return queryset.filter(pk__in=Producer.objects.filter(visible).values("pk"))
+
+
+@scope_rule(ProducerMembership)
+def _memberships(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset.filter(producer__in=_producers(Producer.objects.all(), reach))
+
+
+def producer_personal_data_visible_ids(*, user, producers) -> set[int]:
+    """Which of `producers` this user may see personal data of (the full personal id, the phone): their
+    own members, officers in scope, administrators. One query, whatever the number of producers."""
+    reach = user_reach(user)
+    ids = [p.pk for p in producers]
+    if reach.is_admin:
+        return set(ids)
+    visible = set(
+        ProducerMembership.objects.filter(user_id=reach.user_id, producer_id__in=ids).values_list(
+            "producer_id", flat=True
+        )
+    )
+    if reach.has_role(Role.OFFICER):
+        visible |= {p.pk for p in producers if p.current_commune_id in reach.officer_commune_ids}
+    return visible
