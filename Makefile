@@ -40,6 +40,7 @@ messages: install
 setup: install messages
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_admin_units
+	$(MANAGE) load_catalog_reference
 	$(MANAGE) load_demo_data
 
 lint: install

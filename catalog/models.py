@@ -106,3 +106,115 @@ class ProducerMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.producer}"
+
+
+class ProductSet(models.Model):
+    """One of the OCOP product sets ("bộ sản phẩm"), within its group, for one version of the criteria.
+
+    Versioned data, loaded from catalog/data/ by `load_catalog_reference`, never typed in code: a new
+    decision adds a new version beside the old one, and products keep the set they were classified in.
+    """
+
+    version = models.CharField(_("criteria version"), max_length=40)
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("name"), max_length=200)
+    group_number = models.PositiveSmallIntegerField(_("group number"))
+    group_name = models.CharField(_("group"), max_length=120)
+    subgroup_name = models.CharField(_("subgroup"), max_length=160, blank=True)
+    is_service = models.BooleanField(
+        _("is a service"), default=False, help_text=_("Tourism services cannot ship; the KPI reports them apart.")
+    )
+    legal_basis = models.CharField(_("legal basis"), max_length=200)
+    source = models.CharField(_("source"), max_length=300)
+
+    class Meta:
+        verbose_name = _("OCOP product set")
+        verbose_name_plural = _("OCOP product sets")
+        ordering = ["version", "number"]
+        constraints = [models.UniqueConstraint(fields=["version", "number"], name="product_set_once")]
+
+    def __str__(self):
+        return f"{self.number}. {self.name}"
+
+
+class ProductKind(models.TextChoices):
+    GOODS = "goods", _("Goods")
+    SERVICE = "service", _("Service")
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Product(models.Model):
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(_("name as on the label"), max_length=200)
+    product_set = models.ForeignKey(ProductSet, on_delete=models.PROTECT, related_name="products")
+    kind = models.CharField(_("goods or service"), max_length=8, choices=ProductKind.choices)
+    origin_commune = models.ForeignKey(
+        "places.AdministrativeUnit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("origin commune"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    ingredients = models.TextField(_("ingredients"), blank=True)
+    storage = models.TextField(_("storage"), blank=True)
+    shelf_life_days = models.PositiveIntegerField(_("shelf life (days)"), null=True, blank=True)
+    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
+    search_key = models.CharField(max_length=420, db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["producer", "status"]), models.Index(fields=["product_set", "status"])]
+
+    def __str__(self):
+        return self.name
+
+
+class NetUnit(models.TextChoices):
+    GRAM = "g", _("g")
+    KILOGRAM = "kg", _("kg")
+    MILLILITRE = "ml", _("ml")
+    LITRE = "l", _("l")
+    PIECE = "piece", _("piece")
+    PACK = "pack", _("pack")
+
+
+class Sku(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
+    code = models.CharField(_("SKU code"), max_length=64, blank=True)
+    net_quantity = models.DecimalField(_("net quantity"), max_digits=10, decimal_places=3)
+    net_unit = models.CharField(_("unit"), max_length=8, choices=NetUnit.choices)
+    weight_grams = models.PositiveIntegerField(_("shipping weight (g)"))
+    length_cm = models.PositiveSmallIntegerField(_("length (cm)"))
+    width_cm = models.PositiveSmallIntegerField(_("width (cm)"))
+    height_cm = models.PositiveSmallIntegerField(_("height (cm)"))
+    # VND has no minor unit: whole đồng, never a float.
+    price_vnd = models.PositiveBigIntegerField(_("price (VND)"))
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    gtin = models.CharField(_("GTIN"), max_length=14, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        ordering = ["product_id", "price_vnd", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gtin"], condition=~models.Q(gtin=""), name="gtin_once"),
+            models.CheckConstraint(condition=models.Q(net_quantity__gt=0), name="net_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} · {self.net_quantity:g} {self.net_unit}"

@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import Reach, scope_rule, user_reach
 
-from .models import Producer, ProducerMembership
+from .models import Producer, ProducerMembership, Product, ProductSet, Sku
 
 
 @scope_rule(Producer)
@@ -28,9 +28,32 @@ def _producers(queryset: QuerySet, reach: Reach) -> QuerySet:
     return queryset.filter(pk__in=Producer.objects.filter(visible).values("pk"))
 
 
+def producers_in_reach(reach: Reach) -> QuerySet:
+    """The producers a reach covers: the base of every catalogue rule (products, documents, certificates…).
+
+    Other catalogue apps scope their models with `queryset.filter(product__producer__in=producers_in_reach(r))`.
+    """
+    return _producers(Producer.objects.all(), reach)
+
+
 @scope_rule(ProducerMembership)
 def _memberships(queryset: QuerySet, reach: Reach) -> QuerySet:
-    return queryset.filter(producer__in=_producers(Producer.objects.all(), reach))
+    return queryset.filter(producer__in=producers_in_reach(reach))
+
+
+@scope_rule(Product)
+def _products(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset if reach.is_admin else queryset.filter(producer__in=producers_in_reach(reach))
+
+
+@scope_rule(Sku)
+def _skus(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset if reach.is_admin else queryset.filter(product__producer__in=producers_in_reach(reach))
+
+
+@scope_rule(ProductSet)
+def _product_sets(queryset: QuerySet, reach: Reach) -> QuerySet:
+    return queryset  # public reference data
 
 
 def producer_personal_data_visible_ids(*, user, producers) -> set[int]:

@@ -54,6 +54,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/v1/", include("catalog.documents.urls")),
+    path("api/v1/", include("catalog.ocop.urls")),
+    path("api/v1/", include("catalog.gis.urls")),
     # Anything else under /api/ answers the API's JSON 404, never Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),

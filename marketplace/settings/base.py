@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "marketplace.accounts",
     "marketplace.places",
     "catalog",
+    "catalog.documents",
+    "catalog.ocop",
+    "catalog.gis",
     "frontend",
 ]
 

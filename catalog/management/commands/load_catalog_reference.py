@@ -1,0 +1,10 @@
+from django.core.management.base import BaseCommand
+
+from catalog.reference import product_sets_load
+
+
+class Command(BaseCommand):
+    help = "Load the catalogue's reference data (OCOP product sets, and later GIs and channel profiles). Idempotent."
+
+    def handle(self, *args, **options):
+        self.stdout.write(f"OCOP product sets: {product_sets_load()}")

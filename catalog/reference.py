@@ -1,0 +1,31 @@
+"""Reference data of the catalogue, loaded from the versioned files in catalog/data/ (never typed in code)."""
+
+import json
+from pathlib import Path
+
+from django.db import transaction
+
+from .models import ProductSet
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@transaction.atomic
+def product_sets_load(*, path: Path | None = None) -> int:
+    """Create or update the product sets of one criteria version. Idempotent; returns how many were written."""
+    data = json.loads((path or DATA_DIR / "ocop_product_sets_148_2023.json").read_text(encoding="utf-8"))
+    for row in data["sets"]:
+        ProductSet.objects.update_or_create(
+            version=data["version"],
+            number=row["number"],
+            defaults={
+                "name": row["name"],
+                "group_number": row["group"],
+                "group_name": data["groups"][str(row["group"])],
+                "subgroup_name": row["subgroup"],
+                "is_service": row["is_service"],
+                "legal_basis": data["legal_basis"],
+                "source": data["source"],
+            },
+        )
+    return len(data["sets"])
