@@ -1,24 +1,41 @@
 """Producers API: list with place, scope and accent-insensitive filters; create; retrieve; update; members."""
 
+from decimal import Decimal
+
 import django_filters
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from marketplace.accounts.models import Role
-from marketplace.accounts.scoping import ScopedQuerysetMixin, scope_queryset, user_reach
+from marketplace.accounts.scoping import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin, scope_queryset, user_reach
 from marketplace.core.api import StrictSerializer
 from marketplace.core.audit import audit_set_on_behalf_of
 from marketplace.core.errors import ServiceError
+from marketplace.core.money import vnd_format
 from marketplace.core.text import fold
 from marketplace.places.apis import UnitKeySerializer, UnitRefSerializer
 from marketplace.places.models import AdministrativeUnit, CodeSystem, NamedScope
 from marketplace.places.selectors import scope_current_communes, unit_newest, units_by_keys, units_current_communes
 
 from . import services
-from .models import OnboardingState, Producer, ProducerKind, ProducerMembership, TaxIdType
+from .models import (
+    NetUnit,
+    OnboardingState,
+    Producer,
+    ProducerKind,
+    ProducerMembership,
+    Product,
+    ProductKind,
+    ProductSet,
+    ProductStatus,
+    Sku,
+    TaxIdType,
+)
 from .selectors import producer_personal_data_visible_ids
 from .validators import tax_id_masked
 
@@ -216,3 +233,220 @@ class ProducerMemberListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
             producer=producer, user=data.validated_data["user"], added_by=request.user
         )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+# Products and SKUs ---------------------------------------------------------------------------------------
+
+
+class ProductSetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductSet
+        fields = ["id", "version", "number", "name", "group_number", "group_name", "is_service"]
+
+
+class SkuSerializer(serializers.ModelSerializer):
+    price_display = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sku
+        fields = [
+            "id", "code", "net_quantity", "net_unit", "weight_grams", "length_cm", "width_cm", "height_cm",
+            "price_vnd", "price_display", "stock", "gtin", "updated_at",
+        ]  # fmt: skip
+
+    def get_price_display(self, sku) -> str:
+        return vnd_format(sku.price_vnd)
+
+
+class ProducerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Producer
+        fields = ["id", "legal_name", "trade_name", "kind"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    producer = ProducerRefSerializer(read_only=True)
+    product_set = ProductSetSerializer(read_only=True)
+    origin_commune = UnitRefSerializer(read_only=True)
+    skus = SkuSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "producer", "name", "product_set", "kind", "origin_commune", "description", "ingredients",
+            "storage", "shelf_life_days", "brand", "status", "skus", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class ProductInputSerializer(StrictSerializer):
+    producer = ScopedPrimaryKeyRelatedField(queryset=Producer.objects.all())
+    name = serializers.CharField(max_length=200)
+    product_set = serializers.IntegerField(min_value=1, help_text="Number of the OCOP product set (1-26).")
+    kind = serializers.ChoiceField(choices=ProductKind.choices, required=False)
+    origin_commune = UnitKeySerializer(required=False, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    ingredients = serializers.CharField(required=False, allow_blank=True, max_length=3000)
+    storage = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    shelf_life_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
+    brand = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+    def validate_product_set(self, number):
+        product_set = ProductSet.objects.filter(number=number).order_by("-version").first()
+        if product_set is None:
+            raise serializers.ValidationError(_("There is no OCOP product set with this number (1 to 26)."))
+        return product_set
+
+    def validate_origin_commune(self, key):
+        if key is None:
+            return None
+        units, missing = units_by_keys(keys=[key])
+        if missing:
+            raise serializers.ValidationError(_("There is no such commune. Pick it from the place list."))
+        return units[0]
+
+
+class ProductUpdateSerializer(ProductInputSerializer):
+    producer = None
+    status = serializers.ChoiceField(choices=ProductStatus.choices, required=False)
+
+
+class SkuInputSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    net_quantity = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    net_unit = serializers.ChoiceField(choices=NetUnit.choices)
+    weight_grams = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    length_cm = serializers.IntegerField(min_value=1, max_value=1000)
+    width_cm = serializers.IntegerField(min_value=1, max_value=1000)
+    height_cm = serializers.IntegerField(min_value=1, max_value=1000)
+    # Whole đồng: "150000.5" or -1 is refused by the field, naming price_vnd.
+    price_vnd = serializers.IntegerField(min_value=1, max_value=10_000_000_000)
+    stock = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    gtin = serializers.CharField(max_length=14, required=False, allow_blank=True)
+
+
+class ProductFilter(django_filters.FilterSet):
+    producer = django_filters.NumberFilter(field_name="producer_id")
+    product_set = django_filters.NumberFilter(field_name="product_set__number")
+    status = django_filters.ChoiceFilter(choices=ProductStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=ProductKind.choices)
+    place = django_filters.CharFilter(method="in_place", help_text="<system>:<code> of the producer's place.")
+    scope = django_filters.CharFilter(method="in_scope", help_text="Slug of a saved scope.")
+    q = django_filters.CharFilter(method="search", help_text="Accent-insensitive search on name and brand.")
+
+    class Meta:
+        model = Product
+        fields = ["producer", "product_set", "status", "kind", "place", "scope", "q"]
+
+    def in_place(self, queryset, name, value):
+        producers = ProducerFilter(request=self.request).in_place(Producer.objects.all(), name, value)
+        return queryset.filter(producer__in=producers)
+
+    def in_scope(self, queryset, name, value):
+        producers = ProducerFilter(request=self.request).in_scope(Producer.objects.all(), name, value)
+        return queryset.filter(producer__in=producers)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(search_key__contains=fold(value))
+
+
+class ProductViewMixin(ScopedQuerysetMixin):
+    queryset = Product.objects.select_related("producer", "product_set", "origin_commune__parent").prefetch_related(
+        "skus"
+    )
+    serializer_class = ProductSerializer
+
+    def note_on_behalf_of(self, producer: Producer):
+        ProducerViewMixin.note_on_behalf_of(self, producer_id=producer.pk, name=str(producer))
+
+    def respond(self, product, status_code=status.HTTP_200_OK):
+        return Response(ProductSerializer(self.get_queryset().get(pk=product.pk)).data, status=status_code)
+
+
+class ProductListApi(ProductViewMixin, generics.ListCreateAPIView):
+    """Products in your reach; anyone who manages a producer adds its products (as drafts)."""
+
+    filterset_class = ProductFilter
+    ordering_fields = ["name", "created_at", "updated_at"]
+
+    @extend_schema(request=ProductInputSerializer, responses={201: ProductSerializer})
+    def post(self, request, *args, **kwargs):
+        data = ProductInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        self.note_on_behalf_of(data.validated_data["producer"])
+        product = services.product_create(**data.validated_data)
+        return self.respond(product, status.HTTP_201_CREATED)
+
+
+class ProductDetailApi(ProductViewMixin, generics.RetrieveUpdateAPIView):
+    http_method_names = ["get", "patch", "head", "options"]
+
+    @extend_schema(request=ProductUpdateSerializer, responses=ProductSerializer)
+    def patch(self, request, *args, **kwargs):
+        product = self.get_object()
+        data = ProductUpdateSerializer(data=request.data, partial=True, context={"request": request})
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        to = changes.pop("status", None)
+        self.note_on_behalf_of(product.producer)
+        with transaction.atomic():
+            if changes:
+                product = services.product_update(product=product, **changes)
+            if to and to != product.status:
+                reach = user_reach(request.user)
+                is_officer = reach.is_admin or product.producer.current_commune_id in reach.officer_commune_ids
+                product = services.product_status_change(product=product, to=to, is_officer=is_officer)
+        return self.respond(product)
+
+
+class SkuViewMixin(ScopedQuerysetMixin):
+    queryset = Sku.objects.all()
+    serializer_class = SkuSerializer
+
+    def product(self) -> Product:
+        products = scope_queryset(Product.objects.select_related("producer"), self.request.user)
+        return generics.get_object_or_404(products, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return super().get_queryset().filter(product=self.product())
+
+
+class SkuListApi(SkuViewMixin, generics.ListCreateAPIView):
+    """The packages a product is sold in, each with its own price in whole đồng, weight and size."""
+
+    ordering_fields = ["price_vnd", "created_at"]
+
+    @extend_schema(request=SkuInputSerializer, responses={201: SkuSerializer})
+    def post(self, request, *args, **kwargs):
+        product = self.product()
+        data = SkuInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ProductViewMixin.note_on_behalf_of(self, product.producer)
+        sku = services.sku_create(product=product, **data.validated_data)
+        return Response(SkuSerializer(sku).data, status=status.HTTP_201_CREATED)
+
+
+class SkuDetailApi(SkuViewMixin, generics.RetrieveUpdateDestroyAPIView):
+    lookup_url_kwarg = "sku_id"
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(request=SkuInputSerializer, responses=SkuSerializer)
+    def patch(self, request, *args, **kwargs):
+        sku = self.get_object()
+        data = SkuInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        ProductViewMixin.note_on_behalf_of(self, sku.product.producer)
+        return Response(SkuSerializer(services.sku_update(sku=sku, **data.validated_data)).data)
+
+    def perform_destroy(self, instance):
+        ProductViewMixin.note_on_behalf_of(self, instance.product.producer)
+        services.sku_delete(sku=instance)
+
+
+class ProductSetListApi(ScopedQuerysetMixin, generics.ListAPIView):
+    """The OCOP product sets (versioned reference data). Public."""
+
+    permission_classes = [AllowAny]
+    queryset = ProductSet.objects.all()
+    serializer_class = ProductSetSerializer
+    filterset_fields = ["version", "group_number", "is_service"]
+    ordering_fields = ["number"]

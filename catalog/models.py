@@ -5,6 +5,7 @@ the current commune is derived from it through lineage (places.selectors) and st
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -196,12 +197,12 @@ class Sku(models.Model):
     code = models.CharField(_("SKU code"), max_length=64, blank=True)
     net_quantity = models.DecimalField(_("net quantity"), max_digits=10, decimal_places=3)
     net_unit = models.CharField(_("unit"), max_length=8, choices=NetUnit.choices)
-    weight_grams = models.PositiveIntegerField(_("shipping weight (g)"))
-    length_cm = models.PositiveSmallIntegerField(_("length (cm)"))
-    width_cm = models.PositiveSmallIntegerField(_("width (cm)"))
-    height_cm = models.PositiveSmallIntegerField(_("height (cm)"))
+    weight_grams = models.PositiveIntegerField(_("shipping weight (g)"), validators=[MinValueValidator(1)])
+    length_cm = models.PositiveSmallIntegerField(_("length (cm)"), validators=[MinValueValidator(1)])
+    width_cm = models.PositiveSmallIntegerField(_("width (cm)"), validators=[MinValueValidator(1)])
+    height_cm = models.PositiveSmallIntegerField(_("height (cm)"), validators=[MinValueValidator(1)])
     # VND has no minor unit: whole đồng, never a float.
-    price_vnd = models.PositiveBigIntegerField(_("price (VND)"))
+    price_vnd = models.PositiveBigIntegerField(_("price (VND)"), validators=[MinValueValidator(1)])
     stock = models.PositiveIntegerField(_("stock"), default=0)
     gtin = models.CharField(_("GTIN"), max_length=14, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from stdnum import ean
+from stdnum.exceptions import ValidationError as StdnumError
 
 from marketplace.core.errors import ServiceError
 from marketplace.core.text import fold, nfc
@@ -13,7 +15,7 @@ from marketplace.places.models import AdministrativeUnit, Level
 from marketplace.places.selectors import unit_successors_at
 
 from . import validators
-from .models import Producer, ProducerMembership
+from .models import Producer, ProducerMembership, Product, ProductKind, ProductSet, Sku
 
 
 def _current_commune(unit: AdministrativeUnit) -> AdministrativeUnit | None:
@@ -106,3 +108,122 @@ def producer_member_add(*, producer: Producer, user, added_by=None) -> ProducerM
     if not created:
         raise ServiceError("duplicate", _("This user is already a member."), fields={"user": [_("Already a member.")]})
     return membership
+
+
+# Products and SKUs ---------------------------------------------------------------------------------------
+
+PRODUCT_TRANSITIONS = {
+    # from: {to: who may do it}
+    "draft": {"submitted": "editor", "archived": "editor"},
+    "submitted": {"draft": "editor", "approved": "officer", "archived": "editor"},
+    "approved": {"draft": "editor", "archived": "editor"},
+    "archived": {"draft": "editor"},
+}
+
+
+def _product_apply(product: Product, changes: dict) -> None:
+    for name, value in changes.items():
+        setattr(product, name, nfc(value) if isinstance(value, str) else value)
+    errors = {}
+    if product.origin_commune_id and product.origin_commune.level != Level.COMMUNE:
+        errors["origin_commune"] = [_("Choose a commune (xã, phường or đặc khu), not a province or district.")]
+    if product.product_set_id:
+        expected = ProductKind.SERVICE if product.product_set.is_service else ProductKind.GOODS
+        if not product.kind:
+            product.kind = expected
+        elif product.kind != expected:
+            errors["kind"] = [
+                _("Product set %(set)s is for services.") % {"set": product.product_set.number}
+                if expected == ProductKind.SERVICE
+                else _("Product set %(set)s is for goods, not services.") % {"set": product.product_set.number}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    product.search_key = fold(f"{product.name} {product.brand}")
+    product.full_clean()
+
+
+@transaction.atomic
+def product_create(*, producer: Producer, name: str, product_set: ProductSet, **fields) -> Product:
+    """Add a product to a producer, as a draft. Goods or service follows from the product set."""
+    product = Product(producer=producer)
+    _product_apply(product, {"name": name, "product_set": product_set, **fields})
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **changes) -> Product:
+    _product_apply(product, changes)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_status_change(*, product: Product, to: str, is_officer: bool) -> Product:
+    """Move a product through draft → submitted → approved (officers only) → archived, and back to draft."""
+    allowed = PRODUCT_TRANSITIONS.get(product.status, {})
+    if to not in allowed:
+        raise ServiceError(
+            "invalid_transition",
+            _("A product cannot go from %(from)s to %(to)s.") % {"from": product.status, "to": to},
+            fields={"status": [_("Allowed next steps: %(steps)s.") % {"steps": ", ".join(allowed) or "-"}]},
+        )
+    if allowed[to] == "officer" and not is_officer:
+        raise ServiceError(
+            "permission_denied",
+            _("Only an officer can approve a product."),
+            fields={"status": [_("Submit it; an officer will review it.")]},
+            status_code=403,
+        )
+    product.status = to
+    product.save(update_fields=["status", "updated_at"])
+    return product
+
+
+def _sku_apply(sku: Sku, changes: dict) -> None:
+    for name, value in changes.items():
+        setattr(sku, name, value.strip() if isinstance(value, str) else value)
+    if sku.gtin:
+        try:
+            sku.gtin = ean.validate(sku.gtin)
+        except StdnumError:
+            raise ValidationError(
+                {"gtin": [_("This barcode is not valid: check its digits (the last one is a check digit).")]}
+            ) from None
+    sku.full_clean(validate_constraints=False)  # the barcode's uniqueness is answered in _sku_save, on "gtin"
+
+
+@transaction.atomic
+def sku_create(*, product: Product, **fields) -> Sku:
+    sku = Sku(product=product)
+    _sku_apply(sku, fields)
+    _sku_save(sku)
+    return sku
+
+
+@transaction.atomic
+def sku_update(*, sku: Sku, **changes) -> Sku:
+    _sku_apply(sku, changes)
+    _sku_save(sku)
+    return sku
+
+
+def _sku_save(sku: Sku) -> None:
+    duplicate = ServiceError(
+        "duplicate",
+        _("Another product already uses this barcode."),
+        fields={"gtin": [_("Check the barcode printed on this package.")]},
+    )
+    if sku.gtin and Sku.objects.filter(gtin=sku.gtin).exclude(pk=sku.pk).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            sku.save()
+    except IntegrityError:  # a concurrent save of the same barcode won the race
+        raise duplicate from None
+
+
+@transaction.atomic
+def sku_delete(*, sku: Sku) -> None:
+    sku.delete()

@@ -174,6 +174,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind"; name their enums so the schema is stable and readable.
+    "ENUM_NAME_OVERRIDES": {
+        "ProducerKindEnum": "catalog.models.ProducerKind",
+        "ProductKindEnum": "catalog.models.ProductKind",
+    },
     # Served from our own static files (npm's swagger-ui-dist), not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui-dist/favicon-32x32.png",

@@ -65,3 +65,9 @@ def producer(**fields):
     fields.setdefault("commune_as_captured", unit(CodeSystem.LEGACY, Level.COMMUNE, "04657"))
     created, _warnings = producer_create(**fields)
     return created
+
+
+def product_set(number: int):
+    from catalog.models import ProductSet
+
+    return ProductSet.objects.filter(number=number).order_by("-version").first()
