@@ -24,6 +24,7 @@ from marketplace.places.selectors import scope_current_communes, unit_newest, un
 
 from . import services
 from .models import (
+    Channel,
     NetUnit,
     OnboardingState,
     Producer,
@@ -36,6 +37,9 @@ from .models import (
     Sku,
     TaxIdType,
 )
+from .ocop.models import Star
+from .ocop.selectors import products_with_star
+from .readiness import product_readiness
 from .selectors import producer_personal_data_visible_ids
 from .validators import tax_id_masked
 
@@ -332,10 +336,30 @@ class ProductFilter(django_filters.FilterSet):
     place = django_filters.CharFilter(method="in_place", help_text="<system>:<code> of the producer's place.")
     scope = django_filters.CharFilter(method="in_scope", help_text="Slug of a saved scope.")
     q = django_filters.CharFilter(method="search", help_text="Accent-insensitive search on name and brand.")
+    star = django_filters.ChoiceFilter(
+        choices=Star.choices, method="with_star", help_text="Current OCOP star (verified, valid today)."
+    )
+    ready_for = django_filters.ChoiceFilter(
+        choices=Channel.choices, method="is_ready_for", help_text="Only products ready for this channel."
+    )
+    not_ready_for = django_filters.ChoiceFilter(
+        choices=Channel.choices, method="is_not_ready_for", help_text="Only products not yet ready for it."
+    )
 
     class Meta:
         model = Product
-        fields = ["producer", "product_set", "status", "kind", "place", "scope", "q"]
+        fields = [
+            "producer", "product_set", "status", "kind", "place", "scope", "q", "star", "ready_for", "not_ready_for",
+        ]  # fmt: skip
+
+    def with_star(self, queryset, name, value):
+        return queryset.filter(products_with_star(value))
+
+    def is_ready_for(self, queryset, name, value):
+        return queryset.filter(readiness__channel=value, readiness__ready=True)
+
+    def is_not_ready_for(self, queryset, name, value):
+        return queryset.exclude(readiness__channel=value, readiness__ready=True)
 
     def in_place(self, queryset, name, value):
         producers = ProducerFilter(request=self.request).in_place(Producer.objects.all(), name, value)
@@ -450,3 +474,22 @@ class ProductSetListApi(ScopedQuerysetMixin, generics.ListAPIView):
     serializer_class = ProductSetSerializer
     filterset_fields = ["version", "group_number", "is_service"]
     ordering_fields = ["number"]
+
+
+class ReadinessSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    score = serializers.IntegerField()
+    ready = serializers.BooleanField()
+    missing = serializers.ListField(child=serializers.CharField(), source="missing_labels")
+
+
+class ProductReadinessApi(ProductViewMixin, generics.RetrieveAPIView):
+    """Per channel: a score from 0 to 100, ready or not, and what is missing in plain words."""
+
+    serializer_class = ReadinessSerializer
+
+    @extend_schema(responses=ReadinessSerializer(many=True))
+    def get(self, request, *args, **kwargs):
+        product = self.get_object()
+        results = product_readiness(product=product)
+        return Response({"product": product.pk, "channels": ReadinessSerializer(results, many=True).data})

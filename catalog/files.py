@@ -14,7 +14,14 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 # What a paper document may be: the magic number sniffed by puremagic, checked again below.
-DOCUMENT_KINDS = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+DOCUMENT_KINDS = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
+    ".jfif": "image/jpeg",  # puremagic names most JPEGs by their JFIF/Exif marker
+    ".png": "image/png",
+}
 _SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 
 

@@ -219,3 +219,98 @@ class Sku(models.Model):
 
     def __str__(self):
         return f"{self.product} · {self.net_quantity:g} {self.net_unit}"
+
+
+class Channel(models.TextChoices):
+    POSTMART = "postmart", "Postmart"
+    VOSO = "voso", "Voso"
+    STOREFRONT = "storefront", _("Province storefront")
+
+
+class ChannelProfile(models.Model):
+    """What a channel requires of a product (as Akeneo's channel completeness does). Data, edited in the admin.
+
+    A profile with no product set applies to every product; one with a set adds its requirements for that set.
+    """
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    product_set_number = models.PositiveSmallIntegerField(
+        _("product set number"), null=True, blank=True, help_text=_("Empty: applies to every product.")
+    )
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("channel profile")
+        verbose_name_plural = _("channel profiles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "product_set_number"],
+                condition=models.Q(product_set_number__isnull=False),
+                name="profile_once_per_set",
+            ),
+            models.UniqueConstraint(
+                fields=["channel"], condition=models.Q(product_set_number__isnull=True), name="profile_once_default"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RequirementKind(models.TextChoices):
+    ATTRIBUTE = "attribute", _("Product information")
+    SKU = "sku", _("Package information")
+    DOCUMENT = "document", _("Document")
+    PHOTO = "photo", _("Photo")
+    OCOP = "ocop", _("OCOP certificate")
+
+
+class ChannelRequirement(models.Model):
+    """One item of a profile. `key` names what is checked (a product field, a document type, a photo role);
+    the labels are the sentence a producer reads when it is missing, in both languages, because profiles
+    are data edited in the admin and cannot go through gettext."""
+
+    profile = models.ForeignKey(ChannelProfile, on_delete=models.CASCADE, related_name="requirements")
+    kind = models.CharField(_("kind"), max_length=12, choices=RequirementKind.choices)
+    key = models.CharField(_("key"), max_length=60)
+    min_count = models.PositiveSmallIntegerField(_("at least"), default=1)
+    label_vi = models.CharField(_("missing, in Vietnamese"), max_length=200)
+    label_en = models.CharField(_("missing, in English"), max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("channel requirement")
+        verbose_name_plural = _("channel requirements")
+        ordering = ["profile_id", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["profile", "kind", "key"], name="requirement_once")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.key}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .readiness import KNOWN_KEYS
+
+        if self.key not in KNOWN_KEYS.get(self.kind, ()):
+            known = ", ".join(sorted(KNOWN_KEYS.get(self.kind, ())))
+            raise ValidationError({"key": _("Unknown key for this kind. Known keys: %(keys)s.") % {"keys": known}})
+
+
+class ProductReadiness(models.Model):
+    """The last computed readiness of a product for a channel, kept so that lists can filter on it.
+    Recomputed in the same transaction as every change that can affect it (catalog.readiness)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="readiness")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    score = models.PositiveSmallIntegerField()
+    ready = models.BooleanField()
+    missing = models.JSONField(default=list)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "channel"], name="readiness_once")]
+        indexes = [models.Index(fields=["channel", "ready"])]
+
+    def __str__(self):
+        return f"{self.product_id} · {self.channel}: {self.score}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import ProductSet
+from .models import ChannelProfile, ChannelRequirement, ProductSet
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -29,3 +29,25 @@ def product_sets_load(*, path: Path | None = None) -> int:
             },
         )
     return len(data["sets"])
+
+
+@transaction.atomic
+def channel_profiles_load(*, path: Path | None = None) -> int:
+    """Seed the channel profiles. Creates what is missing and leaves existing rows alone: once seeded, the
+    profiles belong to the administrators who edit them in the admin. Returns the number of rows created."""
+    data = json.loads((path or DATA_DIR / "channel_profiles.json").read_text(encoding="utf-8"))
+    created = 0
+    for row in data["profiles"]:
+        profile, new = ChannelProfile.objects.get_or_create(
+            channel=row["channel"], product_set_number=row["product_set_number"], defaults={"name": row["name"]}
+        )
+        created += new
+        for position, (kind, key, minimum, label_vi, label_en) in enumerate(row["requirements"]):
+            _requirement, new = ChannelRequirement.objects.get_or_create(
+                profile=profile,
+                kind=kind,
+                key=key,
+                defaults={"min_count": minimum, "label_vi": label_vi, "label_en": label_en, "position": position},
+            )
+            created += new
+    return created

@@ -16,6 +16,7 @@ from marketplace.places.selectors import unit_successors_at
 
 from . import validators
 from .models import Producer, ProducerMembership, Product, ProductKind, ProductSet, Sku
+from .readiness import readiness_refresh
 
 
 def _current_commune(unit: AdministrativeUnit) -> AdministrativeUnit | None:
@@ -149,6 +150,7 @@ def product_create(*, producer: Producer, name: str, product_set: ProductSet, **
     product = Product(producer=producer)
     _product_apply(product, {"name": name, "product_set": product_set, **fields})
     product.save()
+    readiness_refresh(product=product)
     return product
 
 
@@ -156,6 +158,7 @@ def product_create(*, producer: Producer, name: str, product_set: ProductSet, **
 def product_update(*, product: Product, **changes) -> Product:
     _product_apply(product, changes)
     product.save()
+    readiness_refresh(product=product)
     return product
 
 
@@ -199,6 +202,7 @@ def sku_create(*, product: Product, **fields) -> Sku:
     sku = Sku(product=product)
     _sku_apply(sku, fields)
     _sku_save(sku)
+    readiness_refresh(product=product)
     return sku
 
 
@@ -206,6 +210,7 @@ def sku_create(*, product: Product, **fields) -> Sku:
 def sku_update(*, sku: Sku, **changes) -> Sku:
     _sku_apply(sku, changes)
     _sku_save(sku)
+    readiness_refresh(product=sku.product)
     return sku
 
 
@@ -226,4 +231,6 @@ def _sku_save(sku: Sku) -> None:
 
 @transaction.atomic
 def sku_delete(*, sku: Sku) -> None:
+    product = sku.product
     sku.delete()
+    readiness_refresh(product=product)

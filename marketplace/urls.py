@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -42,6 +41,7 @@ api_v1 = [
     path("product-sets/", catalog.ProductSetListApi.as_view(), name="product-set-list"),
     path("products/", catalog.ProductListApi.as_view(), name="product-list"),
     path("products/<int:pk>/", catalog.ProductDetailApi.as_view(), name="product-detail"),
+    path("products/<int:pk>/readiness/", catalog.ProductReadinessApi.as_view(), name="product-readiness"),
     path("products/<int:pk>/skus/", catalog.SkuListApi.as_view(), name="sku-list"),
     path("products/<int:pk>/skus/<int:sku_id>/", catalog.SkuDetailApi.as_view(), name="sku-detail"),
     path("users/", accounts.UserListApi.as_view(), name="user-list"),
@@ -69,8 +69,5 @@ urlpatterns = [
 ]
 
 handler500 = "marketplace.core.errors.server_error"
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served as such, even in development: it holds private documents and originals.
+# Files go out through views that check scope (e.g. /api/v1/documents/<id>/file/).

@@ -1,3 +1,16 @@
 """API routes of this app, included under /api/v1/ by marketplace/urls.py."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path(
+        "products/<int:pk>/ocop-certificates/",
+        apis.ProductCertificateListApi.as_view(),
+        name="product-ocop-certificates",
+    ),
+    path("ocop-certificates/", apis.CertificateListApi.as_view(), name="ocop-certificate-list"),
+    path("ocop-certificates/<int:pk>/", apis.CertificateDetailApi.as_view(), name="ocop-certificate-detail"),
+    path("ocop-certificates/<int:pk>/verify/", apis.CertificateVerifyApi.as_view(), name="ocop-certificate-verify"),
+]

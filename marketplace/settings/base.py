@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -178,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProducerKindEnum": "catalog.models.ProducerKind",
         "ProductKindEnum": "catalog.models.ProductKind",
+        "ProductStatusEnum": "catalog.models.ProductStatus",
+        "OcopCertificateStatusEnum": "catalog.ocop.models.CertificateStatus",
+        "OcopStarEnum": "catalog.ocop.models.Star",
+        "OcopVerificationEnum": "catalog.ocop.models.Verification",
     },
     # Served from our own static files (npm's swagger-ui-dist), not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
@@ -219,6 +224,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "marketplace.core.tasks.heartbeat", "schedule": 60.0},
+    # Certificates run out at midnight, Vietnam time (CELERY_TIMEZONE).
+    "ocop-certificates-refresh-status": {
+        "task": "catalog.ocop.tasks.ocop_certificates_refresh_status_task",
+        "schedule": crontab(hour=0, minute=15),
+    },
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from catalog.reference import product_sets_load
+from catalog.reference import channel_profiles_load, product_sets_load
 
 
 class Command(BaseCommand):
@@ -8,3 +8,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.stdout.write(f"OCOP product sets: {product_sets_load()}")
+        self.stdout.write(f"Channel profile rows created: {channel_profiles_load()}")
