@@ -8,7 +8,8 @@ import pytest
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level, NamedScope
 from marketplace.places.services import named_scope_create
-from tests.factories import PASSWORD, UserFactory, producer, unit, user_with_role
+from catalog.services import product_create, sku_create
+from tests.factories import PASSWORD, UserFactory, producer, product_set, unit, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,15 @@ def world():
     )
     tea = producer(legal_name="Hợp tác xã Chè Suối Giàng")
     tea.memberships.create(user=users["producer"])
+    tea_product = product_create(producer=tea, name="Chè Shan tuyết", product_set=product_set(11))
+    package = sku_create(
+        product=tea_product, net_quantity=500, net_unit="g", weight_grams=620, length_cm=20, width_cm=12,
+        height_cm=8, price_vnd=150000,
+    )  # fmt: skip
     return {
         "tea": tea,
+        "tea_product": tea_product,
+        "package": package,
         # one fresh candidate per actor for "add a member", so that no cell depends on another
         "candidates": {actor: UserFactory(username=f"candidate-{actor}") for actor in ACTORS},
         "users": users,
@@ -226,6 +234,77 @@ CASES += [
             "superuser": 201,
         },
     ),
+]
+
+CASES += [
+    ("list products", "get", lambda w: "/api/v1/products/", None, {"anonymous": 401, **EVERYONE_SIGNED_IN}),
+    ("product in old Yên Bái", "get", lambda w: f"/api/v1/products/{w['tea_product'].pk}/", None, IN_YEN_BAI),
+    (
+        "edit product in old Yên Bái",
+        "patch",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/",
+        {"brand": "Suối Giàng"},
+        IN_YEN_BAI,
+    ),
+    (
+        "readiness of product in old Yên Bái",
+        "get",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/readiness/",
+        None,
+        IN_YEN_BAI,
+    ),
+    (
+        "packages of product in old Yên Bái",
+        "get",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/",
+        None,
+        IN_YEN_BAI,
+    ),
+    (
+        "one package",
+        "get",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/{w['package'].pk}/",
+        None,
+        IN_YEN_BAI,
+    ),
+    (
+        "reprice a package",
+        "patch",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/{w['package'].pk}/",
+        {"price_vnd": 160000},
+        IN_YEN_BAI,
+    ),
+    (
+        "add a package",
+        "post",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/",
+        {
+            "net_quantity": "100",
+            "net_unit": "g",
+            "weight_grams": 150,
+            "length_cm": 10,
+            "width_cm": 6,
+            "height_cm": 4,
+            "price_vnd": 45000,
+        },
+        {**IN_YEN_BAI, "producer": 201, "community_team": 201, "officer": 201, "administrator": 201, "superuser": 201},
+    ),
+    (
+        "add a product to the cooperative",
+        "post",
+        lambda w: "/api/v1/products/",
+        lambda actor, world: {"producer": world["tea"].pk, "name": f"Chè của {actor}", "product_set": 11},
+        {
+            "anonymous": 401,
+            "producer": 201,
+            "community_team": 201,
+            "officer": 201,
+            "officer_elsewhere": 400,
+            "administrator": 201,
+            "superuser": 201,
+        },
+    ),
+    ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, {a: 200 for a in ACTORS}),
 ]
 
 # Who sees which private scope in the list: what a list shows must match what a detail allows.
