@@ -23,6 +23,7 @@ from marketplace.places.models import AdministrativeUnit, CodeSystem, NamedScope
 from marketplace.places.selectors import scope_current_communes, unit_newest, units_by_keys, units_current_communes
 
 from . import services
+from .gis.models import GiClaim, GiClaimStatus
 from .models import (
     Channel,
     NetUnit,
@@ -339,6 +340,9 @@ class ProductFilter(django_filters.FilterSet):
     star = django_filters.ChoiceFilter(
         choices=Star.choices, method="with_star", help_text="Current OCOP star (verified, valid today)."
     )
+    has_gi = django_filters.BooleanFilter(
+        method="with_gi", help_text="Products with an eligible or verified GI claim (true) or without (false)."
+    )
     ready_for = django_filters.ChoiceFilter(
         choices=Channel.choices, method="is_ready_for", help_text="Only products ready for this channel."
     )
@@ -349,8 +353,13 @@ class ProductFilter(django_filters.FilterSet):
     class Meta:
         model = Product
         fields = [
-            "producer", "product_set", "status", "kind", "place", "scope", "q", "star", "ready_for", "not_ready_for",
+            "producer", "product_set", "status", "kind", "place", "scope", "q", "star", "has_gi", "ready_for",
+            "not_ready_for",
         ]  # fmt: skip
+
+    def with_gi(self, queryset, name, value):
+        claimed = GiClaim.objects.filter(status__in=[GiClaimStatus.ELIGIBLE, GiClaimStatus.VERIFIED]).values("product")
+        return queryset.filter(pk__in=claimed) if value else queryset.exclude(pk__in=claimed)
 
     def with_star(self, queryset, name, value):
         return queryset.filter(products_with_star(value))

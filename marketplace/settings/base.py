@@ -183,6 +183,9 @@ SPECTACULAR_SETTINGS = {
         "OcopCertificateStatusEnum": "catalog.ocop.models.CertificateStatus",
         "OcopStarEnum": "catalog.ocop.models.Star",
         "OcopVerificationEnum": "catalog.ocop.models.Verification",
+        "GiKindEnum": "catalog.gis.models.GiKind",
+        "GiStatusEnum": "catalog.gis.models.GiStatus",
+        "GiClaimStatusEnum": "catalog.gis.models.GiClaimStatus",
     },
     # Served from our own static files (npm's swagger-ui-dist), not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",

@@ -5,10 +5,10 @@ Later issues add their endpoints to CASES (and their objects to `world`).
 
 import pytest
 
+from catalog.services import product_create, sku_create
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level, NamedScope
 from marketplace.places.services import named_scope_create
-from catalog.services import product_create, sku_create
 from tests.factories import PASSWORD, UserFactory, producer, product_set, unit, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +304,7 @@ CASES += [
             "superuser": 201,
         },
     ),
-    ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, {a: 200 for a in ACTORS}),
+    ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, dict.fromkeys(ACTORS, 200)),
 ]
 
 # Who sees which private scope in the list: what a list shows must match what a detail allows.
