@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/packa
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: run test install setup messages lint format lock bench clean
+.PHONY: run test install setup messages lint format lock bench bench-products clean
 
 run: setup
 	@echo ""
@@ -61,6 +61,10 @@ lock: install
 # Benchmark: load every unit and its lineage from scratch, then rerun with no change.
 bench: install
 	$(BIN)/python -m tests.bench.bench_load_admin_units
+
+# Benchmark: the product list with 100,000 products on PostgreSQL, against hand-written SQL.
+bench-products: install
+	$(BIN)/python -m tests.bench.bench_product_list
 
 clean:
 	rm -rf $(VENV) var

@@ -177,7 +177,11 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["producer", "status"]), models.Index(fields=["product_set", "status"])]
+        indexes = [
+            models.Index(fields=["producer", "status"]),
+            models.Index(fields=["product_set", "status"]),
+            models.Index(fields=["name", "id"]),  # the list's default order: a page without sorting every row
+        ]
 
     def __str__(self):
         return self.name

@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import Reach, scope_rule, user_reach
+from marketplace.places.models import UnitSuccession
 
 from .models import Producer, ProducerMembership, Product, ProductSet, Sku
 
@@ -16,16 +17,18 @@ def _producers(queryset: QuerySet, reach: Reach) -> QuerySet:
         return queryset
     if reach.user_id is None:
         return queryset.none()
-    visible = Q(memberships__user_id=reach.user_id)
+    # Each branch is a condition on the producer's own columns or an uncorrelated subquery, so the planner
+    # can use the indexes and no join multiplies rows (an OR across joins made this ~10x slower).
+    visible = Q(pk__in=ProducerMembership.objects.filter(user_id=reach.user_id).values("producer_id"))
     if reach.commune_ids:
         ids = reach.commune_ids
+        split_predecessors = UnitSuccession.objects.filter(successor_id__in=ids).values("predecessor_id")
         visible |= (
             Q(current_commune_id__in=ids)
             | Q(commune_as_captured_id__in=ids)
-            | Q(current_commune__isnull=True, commune_as_captured__successions__successor_id__in=ids)
+            | Q(current_commune__isnull=True, commune_as_captured_id__in=split_predecessors)
         )
-    # A subquery rather than joins in the outer query, so that rows are never repeated.
-    return queryset.filter(pk__in=Producer.objects.filter(visible).values("pk"))
+    return queryset.filter(visible)
 
 
 def producers_in_reach(reach: Reach) -> QuerySet:
