@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin, scope_queryset, user_reach
-from marketplace.core.api import StrictSerializer
+from marketplace.core.api import IdFilter, StrictSerializer
 from marketplace.core.audit import audit_set_on_behalf_of
 from marketplace.core.errors import ServiceError
 from marketplace.core.money import vnd_format
@@ -41,7 +41,7 @@ from .models import (
 from .ocop.models import Star
 from .ocop.selectors import products_with_star
 from .readiness import product_readiness
-from .selectors import producer_personal_data_visible_ids
+from .selectors import officer_covers_producer, producer_personal_data_visible_ids
 from .validators import tax_id_masked
 
 
@@ -143,6 +143,18 @@ class ProducerViewMixin(ScopedQuerysetMixin):
         audit_set_on_behalf_of(kind="producer", object_id=producer_id, name=name)
 
 
+def _check_in_area(reach, commune) -> None:
+    """Community teams and officers register and move producers only within their own communes."""
+    if reach.is_admin:
+        return
+    if not set(units_current_communes(units=[commune]).values_list("pk", flat=True)) & reach.commune_ids:
+        raise ServiceError(
+            "outside_your_area",
+            _("This commune is outside the area assigned to you."),
+            fields={"commune_as_captured": [_("Register producers of your own communes only.")]},
+        )
+
+
 class ProducerListApi(ProducerViewMixin, generics.ListCreateAPIView):
     """Producers in your reach. Community teams and officers register producers in their area; a producer
     member who registers their own household or cooperative becomes its member."""
@@ -163,18 +175,13 @@ class ProducerListApi(ProducerViewMixin, generics.ListCreateAPIView):
         data = ProducerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         helps_others = reach.is_admin or reach.has_role(Role.COMMUNITY_TEAM, Role.OFFICER)
-        if helps_others and not reach.is_admin:
-            commune = data.validated_data["commune_as_captured"]
-            if not set(units_current_communes(units=[commune]).values_list("pk", flat=True)) & reach.commune_ids:
-                raise ServiceError(
-                    "outside_your_area",
-                    _("This commune is outside the area assigned to you."),
-                    fields={"commune_as_captured": [_("Register producers of your own communes only.")]},
-                )
+        if helps_others:
+            _check_in_area(reach, data.validated_data["commune_as_captured"])
         self.note_on_behalf_of(producer_id=None, name=data.validated_data["legal_name"])
-        producer, warnings = services.producer_create(**data.validated_data)
-        if not helps_others:  # a producer member registering their own household or cooperative
-            services.producer_member_add(producer=producer, user=request.user, added_by=request.user)
+        with transaction.atomic():  # the producer and its first member, or neither
+            producer, warnings = services.producer_create(**data.validated_data)
+            if not helps_others:  # a producer member registering their own household or cooperative
+                services.producer_member_add(producer=producer, user=request.user, added_by=request.user)
         return self.respond(producer, warnings, status.HTTP_201_CREATED)
 
 
@@ -192,6 +199,10 @@ class ProducerDetailApi(ProducerViewMixin, generics.RetrieveUpdateAPIView):
         producer = self.get_object()
         data = ProducerInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        reach = user_reach(request.user)
+        if "commune_as_captured" in data.validated_data and reach.has_role(Role.COMMUNITY_TEAM, Role.OFFICER):
+            # A move out of the area would leave the producer out of its helper's reach mid-request.
+            _check_in_area(reach, data.validated_data["commune_as_captured"])
         self.note_on_behalf_of(producer_id=producer.pk, name=str(producer))
         producer, warnings = services.producer_update(producer=producer, **data.validated_data)
         return self.respond(producer, warnings)
@@ -217,6 +228,7 @@ class ProducerMemberListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
 
     queryset = ProducerMembership.objects.select_related("user")
     serializer_class = MemberSerializer
+    ordering_fields = ["created_at"]
 
     def producer(self) -> Producer:
         producers = scope_queryset(Producer.objects.all(), self.request.user)
@@ -228,10 +240,10 @@ class ProducerMemberListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
     @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer})
     def post(self, request, *args, **kwargs):
         producer = self.producer()
-        if not user_reach(request.user).has_role(Role.COMMUNITY_TEAM, Role.OFFICER):
-            raise ServiceError(
-                "permission_denied", _("Ask your community team or an officer to add a member."), status_code=403
-            )
+        # Membership opens the producer's personal data: only an officer of its area or an administrator
+        # grants it (a community team member adding themselves would see the household's personal id).
+        if not officer_covers_producer(reach=user_reach(request.user), producer=producer):
+            raise ServiceError("permission_denied", _("Ask an officer of your area to add a member."), status_code=403)
         data = MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.producer_member_add(
@@ -330,7 +342,7 @@ class SkuInputSerializer(StrictSerializer):
 
 
 class ProductFilter(django_filters.FilterSet):
-    producer = django_filters.NumberFilter(field_name="producer_id")
+    producer = IdFilter(field_name="producer_id")
     product_set = django_filters.NumberFilter(field_name="product_set__number")
     status = django_filters.ChoiceFilter(choices=ProductStatus.choices)
     kind = django_filters.ChoiceFilter(choices=ProductKind.choices)
@@ -425,8 +437,7 @@ class ProductDetailApi(ProductViewMixin, generics.RetrieveUpdateAPIView):
             if changes:
                 product = services.product_update(product=product, **changes)
             if to and to != product.status:
-                reach = user_reach(request.user)
-                is_officer = reach.is_admin or product.producer.current_commune_id in reach.officer_commune_ids
+                is_officer = officer_covers_producer(reach=user_reach(request.user), producer=product.producer)
                 product = services.product_status_change(product=product, to=to, is_officer=is_officer)
         return self.respond(product)
 

@@ -11,7 +11,10 @@ class CatalogConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from . import selectors  # noqa: F401  registers the scope rules of this app's models
-        from .models import Producer, ProducerMembership
+        from .models import ChannelRequirement, Producer, ProducerMembership, Product, Sku
 
         auditlog.register(Producer)
         auditlog.register(ProducerMembership)
+        auditlog.register(Product, exclude_fields=["search_key"])
+        auditlog.register(Sku)
+        auditlog.register(ChannelRequirement)

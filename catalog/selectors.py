@@ -59,6 +59,20 @@ def _product_sets(queryset: QuerySet, reach: Reach) -> QuerySet:
     return queryset  # public reference data
 
 
+def officer_covers_producer(*, reach: Reach, producer: Producer) -> bool:
+    """Whether this reach holds an officer's powers over the producer (verify, approve, see personal data):
+    administrators; officers whose area holds the producer's current commune or, when a split left that
+    ambiguous, any commune its captured commune became."""
+    if reach.is_admin:
+        return True
+    if not reach.has_role(Role.OFFICER) or not reach.officer_commune_ids:
+        return False
+    if producer.current_commune_id is not None:
+        return producer.current_commune_id in reach.officer_commune_ids
+    successors = UnitSuccession.objects.filter(predecessor_id=producer.commune_as_captured_id)
+    return successors.filter(successor_id__in=reach.officer_commune_ids).exists()
+
+
 def producer_personal_data_visible_ids(*, user, producers) -> set[int]:
     """Which of `producers` this user may see personal data of (the full personal id, the phone): their
     own members, officers in scope, administrators. One query, whatever the number of producers."""
@@ -72,5 +86,5 @@ def producer_personal_data_visible_ids(*, user, producers) -> set[int]:
         )
     )
     if reach.has_role(Role.OFFICER):
-        visible |= {p.pk for p in producers if p.current_commune_id in reach.officer_commune_ids}
+        visible |= {p.pk for p in producers if p.pk not in visible and officer_covers_producer(reach=reach, producer=p)}
     return visible

@@ -57,7 +57,8 @@ def _apply(producer: Producer, changes: dict) -> list[str]:
             producer.current_commune = _current_commune(producer.commune_as_captured)
     if errors:
         raise ValidationError(errors)
-    producer.search_key = fold(f"{producer.legal_name} {producer.trade_name}")
+    # Transliteration can lengthen a name (CJK, emoji); the key only needs to find it, so it is cut to size.
+    producer.search_key = fold(f"{producer.legal_name} {producer.trade_name}")[:420]
     producer.full_clean(exclude=["tax_id"])  # uniqueness of tax_id is answered below, by the database
 
     warnings = []
@@ -140,7 +141,7 @@ def _product_apply(product: Product, changes: dict) -> None:
             ]
     if errors:
         raise ValidationError(errors)
-    product.search_key = fold(f"{product.name} {product.brand}")
+    product.search_key = fold(f"{product.name} {product.brand}")[:420]
     product.full_clean()
 
 

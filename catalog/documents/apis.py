@@ -7,7 +7,6 @@ Everything goes through the scoped querysets: a producer, product or document ou
 import logging
 
 import django_filters
-from django import forms
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
@@ -22,7 +21,7 @@ from rest_framework.response import Response
 from catalog.models import Producer, ProducerMembership, Product
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import ScopedQuerysetMixin, scope_queryset, user_reach
-from marketplace.core.api import StrictSerializer
+from marketplace.core.api import IdFilter, StrictSerializer
 from marketplace.core.audit import audit_set_on_behalf_of
 from marketplace.core.errors import ServiceError
 
@@ -58,14 +57,9 @@ class DocumentInputSerializer(StrictSerializer):
     expires_on = serializers.DateField(required=False, allow_null=True)
 
 
-class _IdFilter(django_filters.Filter):
-    # A whole number: "1.5" is a 400 naming the parameter, not a silent empty list.
-    field_class = forms.IntegerField
-
-
 class DocumentFilter(django_filters.FilterSet):
     doc_type = django_filters.ChoiceFilter(choices=DocumentType.choices)
-    product = _IdFilter(field_name="product_id")
+    product = IdFilter(field_name="product_id")
 
     class Meta:
         model = Document

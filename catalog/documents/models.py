@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -83,6 +84,8 @@ class Document(models.Model):
         errors = {}
         if self.issued_on and self.expires_on and self.expires_on < self.issued_on:
             errors["expires_on"] = [_("The expiry date is before the issue date.")]
+        if self.issued_on and self.issued_on > timezone.localdate():
+            errors["issued_on"] = [_("The issue date is in the future. Check the date on the paper.")]
         if self.product_id and self.producer_id and self.product.producer_id != self.producer_id:
             errors["product"] = [_("This product belongs to another producer.")]
         if errors:

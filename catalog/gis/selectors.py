@@ -6,9 +6,7 @@ from collections import defaultdict
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from catalog.models import Producer
 from catalog.selectors import producers_in_reach
-from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import Reach, scope_rule, user_reach
 from marketplace.core.text import fold
 from marketplace.places.models import AdministrativeUnit, CodeSystem, Level, UnitSuccession
@@ -158,16 +156,9 @@ def gi_latest_status(*, gi: GeographicalIndication) -> str | None:
 def gi_claim_can_decide(*, user, claim: GiClaim) -> bool:
     """Administrators, and officers whose area covers the commune of the claiming producer (its current
     commune, or when a split left that ambiguous, any commune its captured commune became)."""
-    reach = user_reach(user)
-    if reach.is_admin:
-        return True
-    if not reach.has_role(Role.OFFICER) or not reach.officer_commune_ids:
-        return False
-    producer: Producer = claim.product.producer
-    if producer.current_commune_id is not None:
-        return producer.current_commune_id in reach.officer_commune_ids
-    successors = UnitSuccession.objects.filter(predecessor_id=producer.commune_as_captured_id)
-    return successors.filter(successor_id__in=reach.officer_commune_ids).exists()
+    from catalog.selectors import officer_covers_producer
+
+    return officer_covers_producer(reach=user_reach(user), producer=claim.product.producer)
 
 
 def gi_use_rights_of(*, producer_id: int, gi_ids) -> dict[int, GiUseRight]:

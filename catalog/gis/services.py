@@ -74,8 +74,9 @@ def _duplicate() -> ServiceError:
 def gi_claim_create(*, product: Product, gi: GeographicalIndication, created_by=None) -> GiClaim:
     """Claim a GI for a product, checked against the GI's area through lineage.
 
-    The commune checked is the product's origin commune if set, else the producer's commune as captured
-    (legacy or current). Inside the area: eligible. A current commune only partly in the area: pending
+    Both the product's origin commune and the producer's commune as captured (legacy or current) are
+    checked, and the better answer wins: "a producer or product origin inside the area may claim it".
+    Inside the area: eligible. A current commune only partly in the area: pending
     verification by an officer, with the explanation. Outside: refused, naming the reason.
     """
     if GiClaim.objects.filter(product=product, gi=gi).exists():
@@ -88,8 +89,10 @@ def gi_claim_create(*, product: Product, gi: GeographicalIndication, created_by=
     if gi_latest_status(gi=gi) == GiStatus.CANCELLED:
         raise _refusal(_("%(name)s has been cancelled.") % {"name": gi.name}, _("A cancelled GI cannot be claimed."))
 
-    commune = product.origin_commune or product.producer.commune_as_captured
-    match, explanation = gi_area_match(gi=gi, unit=commune)
+    rank = {AreaMatch.INSIDE: 0, AreaMatch.PARTIAL: 1, AreaMatch.OUTSIDE: 2}
+    candidates = [u for u in (product.origin_commune, product.producer.commune_as_captured) if u is not None]
+    checked = [(unit, *gi_area_match(gi=gi, unit=unit)) for unit in candidates]
+    commune, match, explanation = min(checked, key=lambda row: rank[row[1]])
     if match == AreaMatch.OUTSIDE:
         raise _refusal(
             _("%(product)s comes from outside the area of %(gi)s.") % {"product": product.name, "gi": gi.name},

@@ -69,9 +69,7 @@ def certificate_warnings_visible(*, user) -> bool:
 
 
 def certificate_verifiable_by(*, certificate: OcopCertificate, user) -> bool:
-    """Administrators, and officers whose area holds the producer's current commune."""
-    reach = user_reach(user)
-    if reach.is_admin:
-        return True
-    commune_id = certificate.product.producer.current_commune_id
-    return Role.OFFICER in reach.roles and commune_id is not None and commune_id in reach.officer_commune_ids
+    """Administrators, and officers whose area holds the producer (catalog.selectors.officer_covers_producer)."""
+    from catalog.selectors import officer_covers_producer
+
+    return officer_covers_producer(reach=user_reach(user), producer=certificate.product.producer)

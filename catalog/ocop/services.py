@@ -18,6 +18,9 @@ from marketplace.core.text import nfc
 from . import rules
 from .models import CertificateStatus, EvaluationType, OcopCertificate, Star, Verification
 
+# Quảng Ninh's provincial OCOP began in 2013, the national programme in 2018 (Decision 490/QĐ-TTg [K]).
+OCOP_PROGRAMME_START = date(2013, 1, 1)
+
 SCAN_PREFIX = "ocop-certificates"
 # The daily expiry saves row by row (so that the audit trail has each change) in batches, so that a first run
 # over a large import never holds the write lock for long.
@@ -68,11 +71,15 @@ def ocop_certificate_create(
     # Two certificates entered at once for one product must not both pass the overlap check: lock the product.
     Product.objects.select_for_update().filter(pk=product.pk).first()
 
+    # A decision date outside [2013, today] is a typing mistake; checking it first also keeps
+    # "decision + 36 months" from overflowing on 9999-12-31.
+    if not OCOP_PROGRAMME_START <= decision_date <= today:
+        raise ValidationError(
+            {"decision_date": [_("Check the date on the decision: it must be between 2013 and today.")]}
+        )
     valid_from = valid_from or decision_date
     valid_until = valid_until or rules.default_valid_until(decision_date)
     errors: dict[str, list[str]] = {}
-    if decision_date > today:
-        errors["decision_date"] = [_("The decision date is in the future. Check the date on the decision.")]
     if star == Star.POTENTIAL_FIVE and not rules.potential_five_allowed(decision_date):
         errors["star"] = [_("“Potential 5 stars” was only given before 24 February 2023. Choose 3, 4 or 5 stars.")]
     if score is not None and star in rules.SCORE_BANDS:

@@ -2,6 +2,8 @@
 
 from collections.abc import Mapping
 
+import django_filters
+from django import forms
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -26,3 +28,16 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: [_("This field is not accepted here.")] for name in unknown})
         return super().to_internal_value(data)
+
+
+class _IdField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)  # bigint: a larger id is a 400, not a database overflow
+        super().__init__(**kwargs)
+
+
+class IdFilter(django_filters.Filter):
+    """A filter on an id: a whole number in the database's range. "1.5" or 10**20 is a 400 naming it."""
+
+    field_class = _IdField

@@ -41,7 +41,19 @@ def world():
         product=tea_product, net_quantity=500, net_unit="g", weight_grams=620, length_cm=20, width_cm=12,
         height_cm=8, price_vnd=150000,
     )  # fmt: skip
+    spares = {
+        actor: sku_create(
+            product=tea_product, net_quantity=100, net_unit="g", weight_grams=150, length_cm=10, width_cm=6,
+            height_cm=4, price_vnd=45000,
+        )
+        for actor in ACTORS
+    }  # fmt: skip
+    submitted = product_create(producer=tea, name="Chè chờ duyệt", product_set=product_set(11))
+    submitted.status = "submitted"
+    submitted.save()
     return {
+        "submitted": submitted,
+        "spares": spares,
         "tea": tea,
         "tea_product": tea_product,
         "package": package,
@@ -213,7 +225,7 @@ CASES += [
         "post",
         lambda w: f"/api/v1/producers/{w['tea'].pk}/members/",
         lambda actor, world: {"user": world["candidates"][actor].pk},
-        {**IN_YEN_BAI, "producer": 403, "community_team": 201, "officer": 201, "administrator": 201, "superuser": 201},
+        {**IN_YEN_BAI, "producer": 403, "community_team": 403, "officer": 201, "administrator": 201, "superuser": 201},
     ),
     (
         "register a producer in legacy Suối Giàng",
@@ -304,6 +316,20 @@ CASES += [
             "superuser": 201,
         },
     ),
+    (
+        "approve a product",
+        "patch",
+        lambda w: f"/api/v1/products/{w['submitted'].pk}/",
+        {"status": "approved"},
+        {**IN_YEN_BAI, "producer": 403, "community_team": 403},
+    ),
+    (
+        "delete a package",
+        "delete",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/{w['spares'][w['actor']].pk}/",
+        None,
+        {**IN_YEN_BAI, "producer": 204, "community_team": 204, "officer": 204, "administrator": 204, "superuser": 204},
+    ),
     ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, dict.fromkeys(ACTORS, 200)),
 ]
 
@@ -334,12 +360,15 @@ def test_permission_matrix(world):
     wrong = []
     for actor in ACTORS:
         client = _client_for(actor, world)
+        world["actor"] = actor
         for description, method, url, body, expected in CASES:
+            if description == "approve a product":  # each cell starts from a submitted product
+                world["submitted"].__class__.objects.filter(pk=world["submitted"].pk).update(status="submitted")
             data = body(actor, world) if callable(body) else body
             response = getattr(client, method)(url(world), data, format="json")
             if response.status_code != expected[actor]:
                 wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
-            elif response.status_code >= 400:
+            elif response.status_code >= 400 and response.content:
                 assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
     assert wrong == [], "\n".join(wrong)
 

@@ -191,3 +191,56 @@ def test_the_producer_list_runs_the_same_queries_for_5_or_50(api, login):
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+def test_a_community_team_member_cannot_make_themselves_a_member(api, login, team_member):
+    # given a household registered by the team member, whose personal id they see masked
+    login(team_member)
+    household = api.post("/api/v1/producers/", HOUSEHOLD, format="json").json()
+
+    # when they try to add themselves as its member
+    response = api.post(f"/api/v1/producers/{household['id']}/members/", {"user": team_member.pk}, format="json")
+
+    # then it is refused, and the personal id stays masked for them
+    assert response.status_code == 403
+    assert api.get(f"/api/v1/producers/{household['id']}/").json()["tax_id"] == "*********789"
+
+
+def test_an_officer_sees_the_personal_id_of_a_producer_from_a_split_commune(api, login):
+    from marketplace.places.models import UnitSuccession
+
+    # given a household captured in a legacy commune that the reform split (no single current commune)
+    split = UnitSuccession.objects.filter(event="split").select_related("predecessor", "successor__parent").first()
+    household = producer(**{**HOUSEHOLD, "commune_as_captured": split.predecessor})
+    assert household.current_commune is None
+    officer = user_with_role(Role.OFFICER, units=[split.successor.parent])
+
+    # then the officer of the province it now lies in sees it whole
+    login(officer)
+    assert api.get(f"/api/v1/producers/{household.pk}/").json()["tax_id"] == "015090123789"
+
+
+def test_moving_a_producer_out_of_the_area_is_refused_and_changes_nothing(api, login, team_member):
+    login(team_member)
+    household = api.post("/api/v1/producers/", HOUSEHOLD, format="json").json()
+
+    response = api.patch(
+        f"/api/v1/producers/{household['id']}/",
+        {"commune_as_captured": {"system": "2025", "level": "commune", "code": "00004"}, "trade_name": "Mới"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "outside_your_area"
+    assert Producer.objects.get(pk=household["id"]).commune_as_captured.code == "04657"
+    assert Producer.objects.get(pk=household["id"]).trade_name == ""
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "1.5", "abc"])
+def test_an_impossible_producer_id_in_a_filter_is_a_400(api, login, value):
+    login(user_with_role("superuser"))
+
+    response = api.get("/api/v1/products/", {"producer": value})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["producer"]

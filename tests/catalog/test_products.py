@@ -175,10 +175,14 @@ def test_products_filter_by_scope_set_and_accent_free_search(api, login, tea_coo
 
 
 def test_the_product_list_runs_the_same_queries_for_5_or_50(api, login, tea_cooperative):
+    # varied producers, sets and origins, so that a missing select_related shows up as extra queries
+    makers = [tea_cooperative, *(producer(legal_name=f"HTX số {i}") for i in range(4))]
+    origins = [unit(CodeSystem.LEGACY, Level.COMMUNE, "04657"), unit(CodeSystem.CURRENT, Level.COMMUNE, "04672")]
     for i in range(55):
         product = Product.objects.create(
-            producer=tea_cooperative, name=f"Chè {i}", product_set=product_set(11), kind="goods"
-        )
+            producer=makers[i % len(makers)], name=f"Chè {i}", product_set=product_set(1 + i % 20), kind="goods",
+            origin_commune=origins[i % 2],
+        )  # fmt: skip
         Sku.objects.create(product=product, net_quantity=100, net_unit="g", weight_grams=150, length_cm=10,
                            width_cm=5, height_cm=5, price_vnd=50000)  # fmt: skip
     login(user_with_role(Role.OFFICER, units=[unit(CodeSystem.LEGACY, Level.PROVINCE, "15")]))

@@ -96,7 +96,7 @@ def test_van_yen_cinnamon_for_a_producer_captured_in_a_legacy_commune_of_van_yen
     assert response.json()["status"] == "eligible"
 
 
-def test_the_product_origin_commune_wins_over_the_producer_address(gis, make_product):
+def test_a_product_origin_or_a_producer_address_inside_the_area_may_claim(gis, make_product):
     # given a Hà Nội company whose tea comes from legacy Suối Giàng, and a Suối Giàng cooperative whose
     # product's origin was given as today's Xã Văn Chấn
     from_ha_noi = make_product(
@@ -108,9 +108,15 @@ def test_the_product_origin_commune_wins_over_the_producer_address(gis, make_pro
     first = gi_claim_create(product=from_ha_noi, gi=gis["suoi-giang-che-shan-tuyet"])
     second = gi_claim_create(product=from_van_chan, gi=gis["suoi-giang-che-shan-tuyet"])
 
-    # then the origin is what was checked
+    # then each is eligible through whichever of the two lies inside the area, and the claim says which
     assert (first.status, first.checked_commune.code) == (GiClaimStatus.ELIGIBLE, "04657")
-    assert (second.status, second.checked_commune.code) == (GiClaimStatus.PENDING_VERIFICATION, "04672")
+    assert (second.status, second.checked_commune.code) == (GiClaimStatus.ELIGIBLE, "04657")
+    # while a Hà Nội company stating Xã Văn Chấn as origin only reaches "pending verification"
+    partly = make_product(
+        producer(commune_as_captured=current_commune("00004")), origin_commune=current_commune("04672")
+    )
+    third = gi_claim_create(product=partly, gi=gis["suoi-giang-che-shan-tuyet"])
+    assert (third.status, third.checked_commune.code) == (GiClaimStatus.PENDING_VERIFICATION, "04672")
 
 
 def test_a_gi_is_claimed_once_per_product(api, login, gis, make_product):
