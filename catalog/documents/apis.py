@@ -7,30 +7,23 @@ Everything goes through the scoped querysets: a producer, product or document ou
 import logging
 
 import django_filters
-from django.core.files.storage import default_storage
-from django.http import FileResponse
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from catalog.file_views import PrivateFileApi
 from catalog.models import Producer, ProducerMembership, Product
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import ScopedQuerysetMixin, scope_queryset, user_reach
 from marketplace.core.api import IdFilter, StrictSerializer
 from marketplace.core.audit import audit_set_on_behalf_of
-from marketplace.core.errors import ServiceError
 
 from . import services
 from .models import Document, DocumentType
 
 logger = logging.getLogger(__name__)
-
-_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -137,43 +130,10 @@ class DocumentDetailApi(ScopedQuerysetMixin, generics.RetrieveDestroyAPIView):
         services.document_delete(document=instance)
 
 
-class _IgnoreAccept(BaseContentNegotiation):
-    """The file goes out whatever the client accepts (a PDF reader asks for application/pdf); the errors of
-    this view are still rendered by the API's JSON renderer."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class DocumentFileApi(ScopedQuerysetMixin, generics.GenericAPIView):
-    """The document's bytes, as an attachment that no shared cache may keep. Only ever served here, to
-    those in reach of the producer; never from a public media URL."""
+class DocumentFileApi(PrivateFileApi):
+    """The document's bytes, only ever served here, to those in reach of the producer."""
 
     queryset = Document.objects.all()
     serializer_class = DocumentSerializer  # for the schema generator only; the answer is the file
-    content_negotiation_class = _IgnoreAccept
 
-    @extend_schema(
-        responses={
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
-            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY),
-            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
-        }
-    )
-    def get(self, request, *args, **kwargs):
-        document = self.get_object()
-        try:
-            handle = default_storage.open(document.file_key, "rb")
-        except FileNotFoundError:
-            logger.error("Document %s: stored file %s is missing", document.pk, document.file_key)
-            raise ServiceError(
-                "file_missing", _("The file of this document is missing. Upload it again."), status_code=404
-            ) from None
-        filename = f"{document.doc_type}-{document.pk}.{_EXTENSIONS.get(document.content_type, 'bin')}"
-        response = FileResponse(handle, as_attachment=True, filename=filename, content_type=document.content_type)
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+    download_name = "{obj.doc_type}-{obj.pk}"

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from catalog.file_views import PrivateFileApi
 from catalog.models import Product, ProductSet
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin, scope_queryset, user_reach
@@ -191,3 +192,13 @@ class CertificateVerifyApi(CertificateViewMixin, generics.GenericAPIView):
             certificate=certificate, officer=request.user, **data.validated_data
         )
         return Response(self.get_serializer(certificate).data)
+
+
+class CertificateScanApi(PrivateFileApi):
+    """The certificate's scan, only to those in reach of the producer (as for documents)."""
+
+    queryset = OcopCertificate.objects.all()
+    serializer_class = CertificateSerializer  # for the schema generator only; the answer is the file
+    key_field = "scan_file_key"
+    content_type_field = "scan_content_type"
+    download_name = "ocop-{obj.pk}"

@@ -4,6 +4,7 @@ every change (with the actor when called from the API)."""
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -155,18 +156,27 @@ def ocop_certificate_create(
     )
     certificate.full_clean()
     if scan_data is not None:
-        # Stored before the row is saved: if the save then fails, an unreferenced content-addressed file is
-        # left behind, which is harmless, rather than a row pointing at a missing file.
         stored = file_store(data=scan_data, content_type=scan_type, prefix=SCAN_PREFIX)
         certificate.scan_file_key = stored.key
         certificate.scan_sha256 = stored.sha256
         certificate.scan_size = stored.size
         certificate.scan_content_type = stored.content_type
-    certificate.save()
-    if supersedes is not None:
-        supersedes.status = CertificateStatus.SUPERSEDED
-        supersedes.save(update_fields=["status", "updated_at"])
-    readiness_refresh(product=certificate.product)
+    try:
+        with transaction.atomic():
+            certificate.save()
+            if supersedes is not None:
+                supersedes.status = CertificateStatus.SUPERSEDED
+                supersedes.save(update_fields=["status", "updated_at"])
+            readiness_refresh(product=certificate.product)
+    except BaseException:
+        # The row did not make it: the stored scan goes too, unless another certificate (the same scan
+        # uploaded twice) still refers to it.
+        if (
+            certificate.scan_file_key
+            and not OcopCertificate.objects.filter(scan_file_key=certificate.scan_file_key).exists()
+        ):
+            default_storage.delete(certificate.scan_file_key)
+        raise
     return certificate
 
 

@@ -12,5 +12,6 @@ urlpatterns = [
     ),
     path("ocop-certificates/", apis.CertificateListApi.as_view(), name="ocop-certificate-list"),
     path("ocop-certificates/<int:pk>/", apis.CertificateDetailApi.as_view(), name="ocop-certificate-detail"),
+    path("ocop-certificates/<int:pk>/scan/", apis.CertificateScanApi.as_view(), name="ocop-certificate-scan"),
     path("ocop-certificates/<int:pk>/verify/", apis.CertificateVerifyApi.as_view(), name="ocop-certificate-verify"),
 ]

@@ -4,6 +4,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,6 +16,7 @@ from tests.catalog.ocop.helpers import (
     a_product,
     community_team_of_van_chan,
     member_of,
+    officer_of_ha_noi,
     officer_of_old_yen_bai,
 )
 from tests.factories import producer
@@ -185,6 +187,38 @@ def test_the_scan_is_stored_when_it_is_a_real_image_and_refused_otherwise(api, l
     assert stored.status_code == 201, stored.content
     assert stored.json()["scan"]["content_type"] == "image/png"
     assert OcopCertificate.objects.get().scan_file_key.startswith("ocop-certificates/")
+    # and it is fetched only through the scoped scan endpoint, as an attachment
+    scan = api.get(f"/api/v1/ocop-certificates/{stored.json()['id']}/scan/")
+    assert scan.status_code == 200
+    assert scan["Content-Type"] == "image/png"
+    assert scan["Cache-Control"] == "private, no-store"
+    assert b"".join(scan.streaming_content).startswith(b"\x89PNG")
+    login(officer_of_ha_noi())
+    assert api.get(f"/api/v1/ocop-certificates/{stored.json()['id']}/scan/").status_code == 404
+
+
+def test_a_failed_save_leaves_no_stored_scan(login, monkeypatch, settings):
+    from catalog.ocop import services
+
+    # given a certificate whose save fails after its scan was stored
+    product = a_product()
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(png, format="PNG")
+    scan = SimpleUploadedFile("scan.png", png.getvalue(), content_type="image/png")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "readiness_refresh", broken)
+
+    # when it is recorded
+    with pytest.raises(RuntimeError):
+        a_certificate(product=product, scan=scan)
+
+    # then nothing is left: no row, no file
+    assert not OcopCertificate.objects.exists()
+    stored = list((settings.MEDIA_ROOT / "ocop-certificates").rglob("*.png")) if settings.MEDIA_ROOT.exists() else []
+    assert stored == []
 
 
 def test_unknown_fields_are_refused(api, login):
