@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/packa
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: run test install setup messages lint format lock bench bench-products clean
+.PHONY: run test install setup messages lint format lock bench bench-photos bench-products clean
 
 run: setup
 	@echo ""
@@ -19,8 +19,9 @@ run: setup
 	@echo ""
 	$(BIN)/honcho -f Procfile start
 
+# Tests get their own var/ (SQLite file, broker folders): a `make run` worker never takes a test's task.
 test: install messages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	VAR_DIR=$${VAR_DIR:-$(CURDIR)/var/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The locked dependencies: Python (with hashes) into .venv, front-end assets from npm into
 # frontend/node_modules (install scripts off: nothing runs at install time). Redone only when a lock changes.
@@ -61,6 +62,10 @@ lock: install
 # Benchmark: load every unit and its lineage from scratch, then rerun with no change.
 bench: install
 	$(BIN)/python -m tests.bench.bench_load_admin_units
+
+# Benchmark: 20 phone photos (12-48 MP) through the pipeline against a naive Pillow pipeline.
+bench-photos: install
+	$(BIN)/python -m tests.bench.bench_photos
 
 # Benchmark: the product list with 100,000 products on PostgreSQL, against hand-written SQL.
 bench-products: install

@@ -242,6 +242,13 @@ class ChannelProfile(models.Model):
         _("product set number"), null=True, blank=True, help_text=_("Empty: applies to every product.")
     )
     name = models.CharField(_("name"), max_length=120)
+    # The image the channel accepts (marketplaces.md): the photo pipeline makes one export per channel.
+    image_format = models.CharField(
+        _("image format"), max_length=4, blank=True, choices=[("JPEG", "JPEG"), ("PNG", "PNG")]
+    )
+    image_min_px = models.PositiveIntegerField(_("image: shortest side at least (px)"), null=True, blank=True)
+    image_max_px = models.PositiveIntegerField(_("image: longest side at most (px)"), null=True, blank=True)
+    image_max_bytes = models.PositiveIntegerField(_("image: at most (bytes)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("channel profile")

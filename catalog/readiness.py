@@ -46,9 +46,9 @@ def _documents(product: Product, doc_type: str, minimum: int) -> bool:
 
 
 def _photos(product: Product, role: str, minimum: int) -> bool:
-    # Product photos arrive with the photos issue; until then every photo item is reported missing,
-    # which is what the catalogue issue asks for.
-    return False
+    from catalog.photos.selectors import product_ready_photo_count
+
+    return product_ready_photo_count(product=product, role=None if role == "any" else role) >= minimum
 
 
 def _ocop(product: Product, key: str, minimum: int) -> bool:

@@ -42,6 +42,11 @@ def channel_profiles_load(*, path: Path | None = None) -> int:
             channel=row["channel"], product_set_number=row["product_set_number"], defaults={"name": row["name"]}
         )
         created += new
+        image = row.get("image")
+        if image and not profile.image_format:  # fill the image rules once; administrators own them after
+            profile.image_format, profile.image_min_px = image["format"], image["min_px"]
+            profile.image_max_px, profile.image_max_bytes = image["max_px"], image["max_bytes"]
+            profile.save(update_fields=["image_format", "image_min_px", "image_max_px", "image_max_bytes"])
         for position, (kind, key, minimum, label_vi, label_en) in enumerate(row["requirements"]):
             _requirement, new = ChannelRequirement.objects.get_or_create(
                 profile=profile,

@@ -62,6 +62,7 @@ urlpatterns = [
     path("api/v1/", include("catalog.documents.urls")),
     path("api/v1/", include("catalog.ocop.urls")),
     path("api/v1/", include("catalog.gis.urls")),
+    path("api/v1/", include("catalog.photos.urls")),
     # Anything else under /api/ answers the API's JSON 404, never Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import subprocess
 import sys
@@ -80,10 +81,9 @@ def subprocess_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker_queue():
-    """A worker on a queue of its own, so that a developer's running worker cannot take the test's task."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def celery_worker(queue: str):
+    """A real Celery worker process consuming `queue`, against this test run's database and broker."""
     command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", queue, "--pool", "solo"]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "DATABASE_URL": subprocess_database_url()}
@@ -91,10 +91,25 @@ def worker_queue():
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield queue
+            yield process
         finally:
             process.terminate()
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture
+def worker_queue():
+    """A worker on a queue of its own, so that a developer's running worker cannot take the test's task."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    with celery_worker(queue):
+        yield queue
+
+
+@pytest.fixture
+def images_worker():
+    """A worker on the "images" queue, where photo processing is routed."""
+    with celery_worker("images") as process:
+        yield process

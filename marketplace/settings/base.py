@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "catalog.documents",
     "catalog.ocop",
     "catalog.gis",
+    "catalog.photos",
     "frontend",
 ]
 
@@ -184,6 +185,8 @@ SPECTACULAR_SETTINGS = {
         "OcopStarEnum": "catalog.ocop.models.Star",
         "OcopVerificationEnum": "catalog.ocop.models.Verification",
         "GiKindEnum": "catalog.gis.models.GiKind",
+        "PhotoRoleEnum": "catalog.photos.models.PhotoRole",
+        "RoleEnum": "marketplace.accounts.models.Role",
         "GiStatusEnum": "catalog.gis.models.GiStatus",
         "GiClaimStatusEnum": "catalog.gis.models.GiClaimStatus",
     },
@@ -224,6 +227,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+# Photo processing decodes big images: its own queue, so that it never delays the other tasks.
+CELERY_TASK_ROUTES = {"catalog.photos.tasks.*": {"queue": "images"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "marketplace.core.tasks.heartbeat", "schedule": 60.0},

@@ -5,6 +5,7 @@ Later issues add their endpoints to CASES (and their objects to `world`).
 
 import pytest
 
+from catalog.photos.models import ProductPhoto
 from catalog.services import product_create, sku_create
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level, NamedScope
@@ -48,10 +49,15 @@ def world():
         )
         for actor in ACTORS
     }  # fmt: skip
+    photo = ProductPhoto.objects.create(
+        product=tea_product, role="other", original_key="photos/originals/x.jpg", sha256="0" * 64,
+        original_bytes=1, original_format="JPEG",
+    )  # fmt: skip
     submitted = product_create(producer=tea, name="Chè chờ duyệt", product_set=product_set(11))
     submitted.status = "submitted"
     submitted.save()
     return {
+        "photo": photo,
         "submitted": submitted,
         "spares": spares,
         "tea": tea,
@@ -329,6 +335,22 @@ CASES += [
         lambda w: f"/api/v1/products/{w['tea_product'].pk}/skus/{w['spares'][w['actor']].pk}/",
         None,
         {**IN_YEN_BAI, "producer": 204, "community_team": 204, "officer": 204, "administrator": 204, "superuser": 204},
+    ),
+    (
+        "photos of product in old Yên Bái",
+        "get",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/photos/",
+        None,
+        IN_YEN_BAI,
+    ),
+    ("one photo", "get", lambda w: f"/api/v1/photos/{w['photo'].pk}/", None, IN_YEN_BAI),
+    ("describe a photo", "patch", lambda w: f"/api/v1/photos/{w['photo'].pk}/", {"alt_text": "Gói chè"}, IN_YEN_BAI),
+    (
+        "upload a photo without a file (reaches validation only in reach)",
+        "post",
+        lambda w: f"/api/v1/products/{w['tea_product'].pk}/photos/",
+        None,
+        {**IN_YEN_BAI, "producer": 400, "community_team": 400, "officer": 400, "administrator": 400, "superuser": 400},
     ),
     ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, dict.fromkeys(ACTORS, 200)),
 ]
