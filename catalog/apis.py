@@ -501,6 +501,7 @@ class ReadinessSerializer(serializers.Serializer):
     score = serializers.IntegerField()
     ready = serializers.BooleanField()
     missing = serializers.ListField(child=serializers.CharField(), source="missing_labels")
+    warnings = serializers.ListField(child=serializers.CharField())
 
 
 class ProductReadinessApi(ProductViewMixin, generics.RetrieveAPIView):

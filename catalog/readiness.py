@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from .models import Channel, ChannelProfile, ChannelRequirement, Product, ProductReadiness, RequirementKind
 
@@ -103,6 +104,7 @@ class ChannelReadiness:
     ready: bool
     missing: list[ChannelRequirement] = field(default_factory=list)
     satisfied: list[ChannelRequirement] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # photo quality hints: advice, never a refusal
 
     def missing_labels(self) -> list[str]:
         english = (get_language() or "vi").startswith("en")
@@ -128,8 +130,27 @@ def product_readiness(*, product: Product) -> list[ChannelReadiness]:
             (met if requirement_met(requirement, product) else missing).append(requirement)
         total = len(met) + len(missing)
         score = round(100 * len(met) / total) if total else 100
-        results.append(ChannelReadiness(channel, score, not missing, missing, met))
+        warnings = photo_warnings(product=product, channel=channel)
+        results.append(ChannelReadiness(channel, score, not missing, missing, met, warnings))
     return results
+
+
+def photo_warnings(*, product: Product, channel: str) -> list[str]:
+    """Quality hints of the product's ready photos, as advice for this channel, in the reader's language."""
+    from catalog.photos.models import PhotoStatus
+
+    texts = {
+        "blurry": _("Photo %(n)s looks blurry: take it again, holding the phone still."),
+        "dark": _("Photo %(n)s is very dark: take it again in daylight."),
+        "bright": _("Photo %(n)s is very bright: take it again out of direct sun."),
+        f"small:{channel}": _(
+            "Photo %(n)s is smaller than this channel wants: take it closer or at a higher resolution."
+        ),
+    }
+    warnings = []
+    for number, photo in enumerate(product.photos.filter(status=PhotoStatus.READY).order_by("position", "pk"), 1):
+        warnings.extend(texts[hint] % {"n": number} for hint in photo.hints if hint in texts)
+    return warnings
 
 
 @transaction.atomic

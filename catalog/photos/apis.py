@@ -2,6 +2,7 @@
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,6 +20,16 @@ from marketplace.core.errors import ServiceError
 
 from . import services
 from .models import PhotoRole, ProductPhoto
+
+
+def _version(key: str) -> str:
+    # Keys are content-addressed (".../<sha256>.<ext>"): 16 hex digits of the digest identify the content.
+    return key.rsplit("/", 1)[-1].split(".", 1)[0][:16]
+
+
+def file_url(photo: ProductPhoto, name: str) -> str:
+    key = photo.original_key if name == "original" else photo.derivatives[name]["key"]
+    return reverse("photo-file", kwargs={"pk": photo.pk, "name": name, "version": _version(key)})
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -47,7 +58,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         return services.rejection_message(photo.failure_code) if photo.failure_code else None
 
     def get_files(self, photo) -> dict:
-        return {name: f"/api/v1/photos/{photo.pk}/files/{name}/" for name in photo.derivatives}
+        return {name: file_url(photo, name) for name in photo.derivatives}
 
     def get_near_duplicate(self, photo) -> str | None:
         # For officers only: "this photo also appears on product X of producer Y".
@@ -136,7 +147,7 @@ class PhotoFileApi(ScopedQuerysetMixin, generics.GenericAPIView):
     serializer_class = PhotoSerializer  # for the schema generator only; the answer is the file
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY)})
-    def get(self, request, pk: int, name: str):
+    def get(self, request, pk: int, name: str, version: str):
         photo = ProductPhoto.objects.select_related("product__producer").filter(pk=pk).first()
         public = photo is not None and photo.product.status == ProductStatus.APPROVED and name in photo.derivatives
         if not public:
@@ -152,7 +163,15 @@ class PhotoFileApi(ScopedQuerysetMixin, generics.GenericAPIView):
             key, content_type = photo.derivatives[name]["key"], photo.derivatives[name]["type"]
         else:
             raise ServiceError("not_found", _("Not found."), status_code=404)
-        response = FileResponse(default_storage.open(key, "rb"), content_type=content_type)
+        if version != _version(key):  # an old URL of a file that has changed: it must not be served as new
+            raise ServiceError("not_found", _("Not found."), status_code=404)
+        try:
+            handle = default_storage.open(key, "rb")
+        except FileNotFoundError:
+            raise ServiceError(
+                "file_missing", _("The file is missing from storage. Upload it again."), status_code=404
+            ) from None
+        response = FileResponse(handle, content_type=content_type)
         response["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable" if public else "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response

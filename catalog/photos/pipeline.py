@@ -102,7 +102,7 @@ class Probe:
 class ExportSpec:
     channel: str
     format: str  # "JPEG" | "PNG"
-    min_px: int  # below this longest side the export is still made, with hint "small:<channel>"
+    min_px: int  # below this shortest side the export is still made, with hint "small:<channel>"
     max_px: int  # longest side
     max_bytes: int
 
@@ -272,7 +272,7 @@ def photo_process(data: bytes, *, exports: Sequence[ExportSpec] = ()) -> Process
     """
     exports = tuple(exports)
     for spec in exports:
-        _check_spec(spec)
+        export_spec_check(spec)
     if len({spec.channel for spec in exports}) != len(exports):
         raise ValueError("two export specs have the same channel")
 
@@ -309,7 +309,7 @@ def photo_process(data: bytes, *, exports: Sequence[ExportSpec] = ()) -> Process
         source = master if max(master.size) >= min(spec.max_px, max(top.size)) else top
         derivative = _export(source, spec)
         derivatives.append(derivative)
-        if max(derivative.width, derivative.height) < spec.min_px:
+        if min(derivative.width, derivative.height) < spec.min_px:
             hints.append(f"small:{spec.channel}")
 
     return Processed(
@@ -323,7 +323,8 @@ def photo_process(data: bytes, *, exports: Sequence[ExportSpec] = ()) -> Process
     )
 
 
-def _check_spec(spec: ExportSpec) -> None:
+def export_spec_check(spec: ExportSpec) -> None:
+    """ValueError if a channel's image rules cannot be met (a programming or configuration error)."""
     if not _CHANNEL_RE.match(spec.channel):
         raise ValueError(f"export channel {spec.channel!r} must be lower-case letters, digits, '-' or '_'")
     if spec.format not in ("JPEG", "PNG"):

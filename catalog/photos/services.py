@@ -103,9 +103,11 @@ def photo_upload(*, product: Product, image, role: str, alt_text: str = "", uplo
 
 
 def _enqueue(photo_id: int) -> None:
+    from django.conf import settings
+
     from .tasks import photo_process_task
 
-    photo_process_task.delay(photo_id)
+    photo_process_task.apply_async(args=[photo_id], queue=settings.PHOTO_QUEUE)
 
 
 def _store_derivative(data: bytes, extension: str) -> str:
@@ -116,19 +118,48 @@ def _store_derivative(data: bytes, extension: str) -> str:
     return key
 
 
-@transaction.atomic
-def photo_processing_succeeded(*, photo: ProductPhoto, processed: Processed) -> ProductPhoto:
-    """Store the derivatives and the private metadata, mark the photo ready, flag a near-duplicate."""
+PROCESSING_FIELDS = [
+    "derivatives", "width", "height", "hints", "phash", "taken_at", "gps_latitude", "gps_longitude", "status",
+    "failure_code", "failure_message", "processed_at", "near_duplicate_of",
+]  # fmt: skip
+
+
+def photo_processing_succeeded(*, photo_id: int, processed: Processed) -> ProductPhoto | None:
+    """Store the derivatives and the private metadata, mark the photo ready, flag a near-duplicate.
+
+    Writes only the processing fields, on a locked row still "processing": an edit made meanwhile (role,
+    primary) is kept, and a photo deleted meanwhile is not brought back (its new files are discarded).
+    Returns None when there was nothing to do.
+    """
+    stored: list[str] = []
+    try:
+        for d in processed.derivatives:
+            extension = {"image/webp": "webp", "image/png": "png"}.get(d.content_type, "jpg")
+            stored.append(_store_derivative(d.data, extension))
+        with transaction.atomic():
+            photo = (
+                ProductPhoto.objects.select_for_update()
+                .select_related("product__producer")
+                .filter(pk=photo_id, status=PhotoStatus.PROCESSING)
+                .first()
+            )
+            if photo is not None:
+                _apply_processed(photo, processed, stored)
+                photo.save(update_fields=PROCESSING_FIELDS)
+                readiness_refresh(product=photo.product)
+    except BaseException:
+        _discard_unreferenced(stored)
+        raise
+    if photo is None:  # deleted, or already done by another delivery of the task
+        _discard_unreferenced(stored)
+    return photo
+
+
+def _apply_processed(photo: ProductPhoto, processed: Processed, keys: list[str]) -> None:
     derivatives = {}
-    for d in processed.derivatives:
-        extension = "webp" if d.content_type == "image/webp" else "png" if d.content_type == "image/png" else "jpg"
-        derivatives[d.name] = {
-            "key": _store_derivative(d.data, extension),
-            "width": d.width,
-            "height": d.height,
-            "type": d.content_type,
-            "bytes": len(d.data),
-        }
+    for d, key in zip(processed.derivatives, keys, strict=True):
+        derivatives[d.name] = {"key": key, "width": d.width, "height": d.height, "type": d.content_type,
+                               "bytes": len(d.data)}  # fmt: skip
     photo.derivatives = derivatives
     photo.width, photo.height = processed.width, processed.height
     photo.hints = list(processed.hints)
@@ -139,9 +170,23 @@ def photo_processing_succeeded(*, photo: ProductPhoto, processed: Processed) -> 
     photo.failure_code = photo.failure_message = ""
     photo.processed_at = timezone.now()
     photo.near_duplicate_of = selectors.photo_near_duplicate(photo=photo)
-    photo.save()
-    readiness_refresh(product=photo.product)
-    return photo
+
+
+def _key_in_use(key: str) -> bool:
+    return (
+        ProductPhoto.objects.filter(original_key=key).exists()
+        or ProductPhoto.objects.filter(derivatives__icontains=key).exists()
+    )
+
+
+def _discard_unreferenced(keys: list[str]) -> None:
+    """Delete stored files that no photo refers to (content-addressed files may be shared)."""
+    for key in keys:
+        try:
+            if not _key_in_use(key):
+                default_storage.delete(key)
+        except Exception:  # a leftover file is harmless; never hide the original error behind this one
+            logger.exception("Could not discard the stored photo file %s", key)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -149,20 +194,27 @@ def _aware(value: datetime | None) -> datetime | None:
     return timezone.make_aware(value) if value and timezone.is_naive(value) else value
 
 
-@transaction.atomic
-def photo_processing_failed(*, photo: ProductPhoto, code: str, message: str) -> ProductPhoto:
-    photo.status = PhotoStatus.FAILED
-    photo.failure_code, photo.failure_message = code, message[:300]
-    photo.processed_at = timezone.now()
-    photo.save(update_fields=["status", "failure_code", "failure_message", "processed_at"])
-    return photo
+def photo_processing_failed(*, photo_id: int, code: str, message: str) -> bool:
+    """Mark a photo still "processing" as failed, with the reason shown to the producer. Idempotent."""
+    changed = ProductPhoto.objects.filter(pk=photo_id, status=PhotoStatus.PROCESSING).update(
+        status=PhotoStatus.FAILED, failure_code=code, failure_message=message[:300], processed_at=timezone.now()
+    )
+    return bool(changed)
 
 
 @transaction.atomic
 def photo_update(*, photo: ProductPhoto, **changes) -> ProductPhoto:
-    """Change role, description, position or the primary flag (one primary photo per product)."""
+    """Change role, description, position or the primary flag (one primary photo per product).
+
+    The product's row is locked, so that two requests making different photos primary run one after the
+    other; only the changed fields are written, so a worker finishing meanwhile loses nothing.
+    """
+    Product.objects.select_for_update().filter(pk=photo.product_id).first()
+    photo.refresh_from_db()
     if changes.get("role") in ROLES_NEEDING_500PX and min(photo.width or 0, photo.height or 0) < MIN_FRONT_PX:
         raise ValidationError({"role": [_("This photo is too small for a front or label photo (500×500 at least).")]})
+    if changes.get("is_primary") and photo.status != PhotoStatus.READY:
+        raise ValidationError({"is_primary": [_("Only a processed photo can be the primary photo.")]})
     if changes.get("is_primary"):
         ProductPhoto.objects.filter(product_id=photo.product_id, is_primary=True).exclude(pk=photo.pk).update(
             is_primary=False
@@ -170,7 +222,7 @@ def photo_update(*, photo: ProductPhoto, **changes) -> ProductPhoto:
     for name, value in changes.items():
         setattr(photo, name, nfc(value) if isinstance(value, str) else value)
     photo.full_clean(validate_constraints=False)
-    photo.save()
+    photo.save(update_fields=list(changes))
     readiness_refresh(product=photo.product)
     return photo
 

@@ -227,12 +227,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
-# Photo processing decodes big images: its own queue, so that it never delays the other tasks.
-CELERY_TASK_ROUTES = {"catalog.photos.tasks.*": {"queue": "images"}}
+# Photo processing decodes big images: its own queue and its own worker (Procfile), so that it never
+# delays the other tasks.
+PHOTO_QUEUE = env.str("PHOTO_QUEUE", default="images")
+CELERY_TASK_ROUTES = {"catalog.photos.tasks.photo_process_task": {"queue": PHOTO_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "marketplace.core.tasks.heartbeat", "schedule": 60.0},
     # Certificates run out at midnight, Vietnam time (CELERY_TIMEZONE).
+    "photos-requeue-stale": {"task": "catalog.photos.tasks.photos_requeue_stale", "schedule": 600.0},
     "ocop-certificates-refresh-status": {
         "task": "catalog.ocop.tasks.ocop_certificates_refresh_status_task",
         "schedule": crontab(hour=0, minute=15),

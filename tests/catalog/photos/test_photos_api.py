@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import ProductReadiness
+from catalog.photos.apis import file_url
 from catalog.photos.models import ProductPhoto
 from catalog.photos.tasks import photo_process_task
 from catalog.services import product_create
@@ -123,8 +124,9 @@ def test_gps_and_capture_time_are_kept_privately_for_officers(api, login, tea, m
     photo_process_task(photo_id)
 
     as_member = api.get(f"/api/v1/photos/{photo_id}/").json()
-    master = b"".join(api.get(f"/api/v1/photos/{photo_id}/files/master/").streaming_content)
-    original_for_member = api.get(f"/api/v1/photos/{photo_id}/files/original/")
+    master = b"".join(api.get(as_member["files"]["master"]).streaming_content)
+    original_url = file_url(ProductPhoto.objects.get(), "original")
+    original_for_member = api.get(original_url)
     login(officer_of_old_yen_bai())
     as_officer = api.get(f"/api/v1/photos/{photo_id}/").json()
 
@@ -134,7 +136,7 @@ def test_gps_and_capture_time_are_kept_privately_for_officers(api, login, tea, m
     assert round(as_officer["private"]["latitude"], 2) == 21.85
     assert round(as_officer["private"]["longitude"], 2) == 104.09
     assert as_officer["private"]["taken_at"] is not None
-    assert api.get(f"/api/v1/photos/{photo_id}/files/original/").status_code == 200
+    assert api.get(original_url).status_code == 200
 
 
 @pytest.mark.django_db
@@ -142,19 +144,25 @@ def test_draft_files_are_private_and_approved_ones_public_with_long_cache(api, l
     login(member)
     photo_id = upload(api, tea, jpeg_bytes(photo_like(900, 900))).json()["id"]
     photo_process_task(photo_id)
-    url = f"/api/v1/photos/{photo_id}/files/w320/"
+    files = api.get(f"/api/v1/photos/{photo_id}/").json()["files"]
     api.credentials()  # anonymous from now on
 
-    draft = api.get(url)
+    drafts = {name: api.get(url).status_code for name, url in files.items()}
     tea.status = "approved"
     tea.save()
-    approved = api.get(url)
+    approved = {name: api.get(url) for name, url in files.items()}
 
-    assert draft.status_code == 404
-    assert approved.status_code == 200
-    assert approved["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert approved["Content-Type"] == "image/jpeg"
-    assert api.get(f"/api/v1/photos/{photo_id}/files/original/").status_code == 404
+    # every listed file exists, WebP included; private while a draft, public and long-cached once approved
+    assert {"master", "w800", "w320", "w800.webp", "w320.webp", "export-postmart", "export-voso"} <= set(files)
+    assert set(drafts.values()) == {404}
+    assert {name: r.status_code for name, r in approved.items()} == dict.fromkeys(files, 200)
+    assert approved["w320"]["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert approved["w320"]["Content-Type"] == "image/jpeg"
+    assert approved["w320.webp"]["Content-Type"] == "image/webp"
+    assert api.get(file_url(ProductPhoto.objects.get(), "original")).status_code == 404
+    # an URL whose version is not the file's current digest is not served (the long cache stays truthful)
+    stale = files["w320"].rsplit("/", 2)[0] + "/0000000000000000/"
+    assert api.get(stale).status_code == 404
 
 
 @pytest.mark.django_db
@@ -176,11 +184,15 @@ def test_primary_photo_order_and_role_are_edited_with_patch(api, login, tea, mem
     first = upload(api, tea, jpeg_bytes(photo_like(900, 900, seed=1))).json()["id"]
     second = upload(api, tea, jpeg_bytes(photo_like(900, 900, seed=2)), role="packaging").json()["id"]
 
-    api.patch(f"/api/v1/photos/{first}/", {"is_primary": True}, format="json")
-    api.patch(f"/api/v1/photos/{second}/", {"is_primary": True, "position": 0}, format="json")
     tiny = upload(api, tea, CORPUS["tiny_front"].data, role="other").json()["id"]
     as_front = api.patch(f"/api/v1/photos/{tiny}/", {"role": "front"}, format="json")
+    not_ready = api.patch(f"/api/v1/photos/{tiny}/", {"is_primary": True}, format="json")
+    photo_process_task(first)
+    photo_process_task(second)
+    api.patch(f"/api/v1/photos/{first}/", {"is_primary": True}, format="json")
+    api.patch(f"/api/v1/photos/{second}/", {"is_primary": True, "position": 0}, format="json")
 
+    assert list(not_ready.json()["fields"]) == ["is_primary"]
     assert ProductPhoto.objects.get(pk=second).is_primary
     assert not ProductPhoto.objects.get(pk=first).is_primary
     assert as_front.status_code == 400
@@ -222,7 +234,9 @@ def test_the_photo_list_runs_the_same_queries_for_5_or_50(api, login, tea, membe
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_processes_the_accepted_corpus_and_leaves_no_temporary_file(api, login, tmp_path, monkeypatch):
+def test_a_real_worker_processes_the_accepted_corpus_and_leaves_no_temporary_file(
+    api, login, tmp_path, monkeypatch, settings
+):
     """End to end: uploads through the API, processing by a separate Celery worker process on "images"."""
     from django.core.management import call_command
 
@@ -238,7 +252,9 @@ def test_a_real_worker_processes_the_accepted_corpus_and_leaves_no_temporary_fil
     monkeypatch.setenv("MEDIA_ROOT", str(default_storage.location))
 
     accepted = [s for s in CORPUS.values() if s.expect == ACCEPTED]
-    with celery_worker("images") as worker:
+    queue = f"images-test-{os.getpid()}"  # a queue of its own: a developer's running worker cannot take these
+    settings.PHOTO_QUEUE = queue
+    with celery_worker(queue) as worker:
         ids = [upload(api, product, s.data, role="packaging", filename=s.filename).json()["id"] for s in accepted]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and ProductPhoto.objects.filter(status="processing").exists():
@@ -248,3 +264,61 @@ def test_a_real_worker_processes_the_accepted_corpus_and_leaves_no_temporary_fil
     statuses = dict(ProductPhoto.objects.filter(pk__in=ids).values_list("pk", "status"))
     assert set(statuses.values()) == {"ready"}, statuses
     assert list(worker_tmp.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_an_edit_made_while_processing_is_kept_when_the_worker_finishes(api, login, tea, member):
+    login(member)
+    photo_id = upload(api, tea, jpeg_bytes(photo_like(900, 900)), role="packaging").json()["id"]
+
+    api.patch(f"/api/v1/photos/{photo_id}/", {"alt_text": "Gói chè 200 g", "role": "front"}, format="json")
+    photo_process_task(photo_id)
+
+    photo = ProductPhoto.objects.get()
+    assert (photo.status, photo.role, photo.alt_text) == ("ready", "front", "Gói chè 200 g")
+
+
+@pytest.mark.django_db
+def test_a_photo_deleted_while_processing_stays_deleted_and_leaves_no_file(api, login, tea, member):
+    from catalog.photos import services
+
+    login(member)
+    data = jpeg_bytes(photo_like(900, 900))
+    photo_id = upload(api, tea, data).json()["id"]
+    before = stored_files()
+    photo = ProductPhoto.objects.get()
+    processed = __import__("catalog.photos.pipeline", fromlist=["photo_process"]).photo_process(data)
+
+    ProductPhoto.objects.filter(pk=photo_id).delete()  # the delete wins the race
+    assert services.photo_processing_succeeded(photo_id=photo.pk, processed=processed) is None
+
+    assert not ProductPhoto.objects.exists()
+    assert stored_files() == before  # the derivatives just stored were discarded
+
+
+@pytest.mark.django_db
+def test_a_missing_original_fails_the_photo_instead_of_retrying_for_ever(api, login, tea, member):
+    login(member)
+    photo_id = upload(api, tea, jpeg_bytes(photo_like(900, 900))).json()["id"]
+    default_storage.delete(ProductPhoto.objects.get().original_key)
+
+    assert photo_process_task(photo_id) == "failed"
+
+    assert ProductPhoto.objects.get().status == "failed"
+    assert api.get(f"/api/v1/photos/{photo_id}/").json()["failure"]
+    assert photo_process_task(photo_id) == "skipped"  # idempotent: a redelivered message does nothing
+
+
+@pytest.mark.django_db
+def test_quality_hints_are_warnings_in_readiness_not_refusals(api, login, tea, member):
+    from PIL import ImageFilter
+
+    login(member)
+    blurry = photo_like(900, 900, seed=4).filter(ImageFilter.GaussianBlur(6))
+    photo_id = upload(api, tea, jpeg_bytes(blurry)).json()["id"]
+    photo_process_task(photo_id)
+
+    channels = api.get(f"/api/v1/products/{tea.pk}/readiness/").json()["channels"]
+
+    assert ProductPhoto.objects.get().status == "ready"
+    assert all(any("mờ" in w for w in c["warnings"]) for c in channels)
