@@ -133,8 +133,28 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STATICFILES_DIRS = [("vendor/swagger-ui-dist", BASE_DIR / "frontend" / "node_modules" / "swagger-ui-dist")]
 # Outside production whitenoise serves straight from the app and npm folders, no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
+# Uploaded files (documents, scans, photos) through Django's storage API: the filesystem under MEDIA_ROOT by
+# default; FILE_STORAGE=s3 selects S3-compatible storage through django-storages, configured by the
+# AWS_* variables below (a private bucket: files are only ever served through views that check scope).
+FILE_STORAGE = env.str("FILE_STORAGE", default="filesystem")
+if FILE_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

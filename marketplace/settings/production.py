@@ -29,7 +29,7 @@ CSRF_COOKIE_SECURE = True
 
 WHITENOISE_USE_FINDERS = False  # production serves what `collectstatic` gathered, with hashed names
 STORAGES = {
-    "default": {"BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")},
+    "default": STORAGES["default"],  # noqa: F405  (filesystem or S3, chosen in base by FILE_STORAGE)
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
