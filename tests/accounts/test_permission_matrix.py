@@ -10,7 +10,8 @@ from catalog.services import product_create, sku_create
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level, NamedScope
 from marketplace.places.services import named_scope_create
-from tests.factories import PASSWORD, UserFactory, producer, product_set, unit, user_with_role
+from tests.factories import UserFactory, producer, product_set, unit, user_with_role
+from tests.matrix import cell_mismatch, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -367,14 +368,7 @@ LIST_VISIBILITY = {
 
 
 def _client_for(actor, world):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    if actor != "anonymous":
-        user = world["users"][actor]
-        token = client.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).json()["token"]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return client_for(None if actor == "anonymous" else world["users"][actor])
 
 
 def test_permission_matrix(world):
@@ -388,10 +382,9 @@ def test_permission_matrix(world):
                 world["submitted"].__class__.objects.filter(pk=world["submitted"].pk).update(status="submitted")
             data = body(actor, world) if callable(body) else body
             response = getattr(client, method)(url(world), data, format="json")
-            if response.status_code != expected[actor]:
-                wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
-            elif response.status_code >= 400 and response.content:
-                assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
+            mismatch = cell_mismatch(response, actor=actor, description=description, expected=expected[actor])
+            if mismatch:
+                wrong.append(mismatch)
     assert wrong == [], "\n".join(wrong)
 
 

@@ -1,13 +1,13 @@
 """Role × document endpoint, for a producer in legacy Suối Giàng (old Yên Bái). Every cell is asserted."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from catalog.documents.services import document_create
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level
 from tests.catalog.documents.samples import pdf_bytes, product_of, upload
-from tests.factories import PASSWORD, producer, unit, user_with_role
+from tests.factories import producer, unit, user_with_role
+from tests.matrix import cell_mismatch, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -115,12 +115,7 @@ CASES = [
 
 
 def _client_for(actor, world):
-    client = APIClient()
-    if actor != "anonymous":
-        user = world["users"][actor]
-        token = client.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).json()["token"]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return client_for(None if actor == "anonymous" else world["users"][actor])
 
 
 def test_document_permission_matrix(world):
@@ -131,12 +126,9 @@ def test_document_permission_matrix(world):
         for description, method, url, body, expected in CASES:
             data = body(actor, world) if callable(body) else body
             response = getattr(client, method)(url(world, actor), data, format="multipart" if data else None)
-            if response.status_code != expected[actor]:
-                wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
-            elif response.status_code >= 400:
-                assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
-            if response.streaming:
-                b"".join(response.streaming_content)  # read to the end, which closes the file
+            mismatch = cell_mismatch(response, actor=actor, description=description, expected=expected[actor])
+            if mismatch:
+                wrong.append(mismatch)
     assert wrong == [], "\n".join(wrong)
 
 

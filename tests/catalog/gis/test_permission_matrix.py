@@ -1,13 +1,13 @@
 """Every GI endpoint × every actor; every cell is asserted, and one leak fails the test."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from catalog.gis.services import gi_claim_create
 from marketplace.accounts.models import Role
 from marketplace.places.models import CodeSystem, Level
 from tests.catalog.gis.conftest import current_commune
-from tests.factories import PASSWORD, producer, unit, user_with_role
+from tests.factories import producer, unit, user_with_role
+from tests.matrix import cell_mismatch, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -92,12 +92,7 @@ CASES = [
 
 
 def _client_for(actor, world):
-    client = APIClient()
-    if actor != "anonymous":
-        user = world["users"][actor]
-        token = client.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).json()["token"]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return client_for(None if actor == "anonymous" else world["users"][actor])
 
 
 def test_permission_matrix(world):
@@ -108,10 +103,9 @@ def test_permission_matrix(world):
         for description, method, url, body, expected in CASES:
             data = body(actor, world) if body else None
             response = getattr(client, method)(url(actor, world), data, format="json")
-            if response.status_code != expected[actor]:
-                wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
-            elif response.status_code >= 400:
-                assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
+            mismatch = cell_mismatch(response, actor=actor, description=description, expected=expected[actor])
+            if mismatch:
+                wrong.append(mismatch)
     assert wrong == [], "\n".join(wrong)
 
 

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from rest_framework.test import APIClient
 
 from marketplace.accounts.models import Role
 from tests.catalog.ocop.helpers import (
@@ -14,7 +13,8 @@ from tests.catalog.ocop.helpers import (
     officer_of_ha_noi,
     officer_of_old_yen_bai,
 )
-from tests.factories import PASSWORD, producer, user_with_role
+from tests.factories import producer, user_with_role
+from tests.matrix import cell_mismatch, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -114,12 +114,7 @@ CASES = [
 
 
 def _client_for(actor, world):
-    client = APIClient()
-    if actor != "anonymous":
-        user = world["users"][actor]
-        token = client.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).json()["token"]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return client_for(None if actor == "anonymous" else world["users"][actor])
 
 
 def test_permission_matrix(world):
@@ -130,11 +125,14 @@ def test_permission_matrix(world):
         for description, method, url, body, expected in CASES:
             data = body(actor, world) if callable(body) else body
             response = getattr(client, method)(url(world), data, format="json")
-            if response.status_code != expected[actor]:
-                wrong.append(f"{actor} · {description}: {response.status_code}, expected {expected[actor]}")
-            elif response.status_code >= 400:
-                assert set(response.json()) == {"code", "message", "fields"}, (actor, description)
-            elif "id" in response.json() and ("warnings" in response.json()) != (actor in SEES_WARNINGS):
+            mismatch = cell_mismatch(response, actor=actor, description=description, expected=expected[actor])
+            if mismatch:
+                wrong.append(mismatch)
+            elif (
+                response.status_code < 400
+                and "id" in response.json()
+                and ("warnings" in response.json()) != (actor in SEES_WARNINGS)
+            ):
                 wrong.append(f"{actor} · {description}: warnings shown = {'warnings' in response.json()}")
     assert wrong == [], "\n".join(wrong)
 
