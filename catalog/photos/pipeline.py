@@ -130,6 +130,11 @@ class Processed:
 # --------------------------------------------------------------------------------------------------- probe
 
 
+# Markup that has no business inside a photo. Camera metadata (EXIF, XMP's "<x:xmpmeta", ICC) never contains
+# these, so a match means a file built to be read as a web page too.
+_MARKUP = re.compile(rb"<(?:script|html|body|iframe|svg|object|embed)\b|<\?php|javascript:", re.IGNORECASE)
+
+
 def photo_probe(data: bytes) -> Probe:
     """Identify an upload from its bytes and raise PhotoRejected if unfit, cheaply enough for the request.
 
@@ -138,6 +143,13 @@ def photo_probe(data: bytes) -> Probe:
     a 400 and nothing stored, rather than failing later in the worker.
     """
     with _open(data) as img:
+        if _MARKUP.search(data):
+            # An image with a web page or script inside (a polyglot) is refused: the derivatives would be
+            # clean, but the private original would still be a file that a browser might run.
+            raise PhotoRejected(
+                "polyglot",
+                "The file hides a web page or script inside the picture. Export a plain photo and re-upload.",
+            )
         probe = Probe(format=_format_of(img), width=img.width, height=img.height, mode=img.mode, frames=_frames(img))
         try:
             if probe.format == "JPEG":

@@ -36,6 +36,7 @@ def rejection_message(code: str) -> str:
         "unsupported_format": _("Send a photo as JPEG, PNG, WebP or HEIC (not SVG, GIF, PDF or a web page)."),
         "too_many_pixels": _("The image is too large (over 60 megapixels). Send a normal phone photo."),
         "unreadable": _("The photo is damaged or incomplete. Take or send it again."),
+        "polyglot": _("The file hides a web page or script inside the picture. Send a plain photo."),
     }.get(code, _("This photo cannot be used. Take or send it again."))
 
 

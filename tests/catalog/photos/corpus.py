@@ -387,9 +387,9 @@ def hostile_corpus() -> list[Sample]:
             "jpeg_html_polyglot",
             "photo.jpg",
             _jpeg_html_polyglot(),
-            ACCEPTED,
-            "a valid 1200×900 JPEG with <html><script> in a COM segment and after EOI; accepted because it decodes"
-            " and buyers only get re-encoded derivatives, which drop the payload",
+            REFUSED,
+            "a valid 1200×900 JPEG with <html><script> in a COM segment and after EOI: refused as a polyglot,"
+            " although it decodes, because the private original would still be a runnable page",
         ),
         Sample(
             "html_with_jpeg_magic",

@@ -217,10 +217,11 @@ def test_truncated_files_are_refused_at_the_probe_and_by_processing():
         assert rejected_code(truncated, photo_process) == "unreadable"
 
 
-def test_jpeg_html_polyglot_is_only_ever_a_jpeg_that_decodes():
+def test_jpeg_html_polyglot_is_refused_and_its_pixels_never_carry_the_payload():
     payload = b"<html><script>alert(document.cookie)</script></html>"
     polyglot = encode(photo(400, 300), "JPEG", comment=payload) + payload  # in a COM segment and after EOI
-    assert photo_probe(polyglot).format == "JPEG"
+    assert rejected_code(polyglot, photo_probe) == "polyglot"
+    # and even processed (as the worker would, had it been let through), no derivative carries the payload
     for derivative in photo_process(polyglot).derivatives:
         assert b"<script" not in derivative.data
         assert reopen(derivative).format in ("JPEG", "WEBP")
