@@ -19,7 +19,16 @@ from marketplace.places.apis import UnitRefSerializer
 from marketplace.places.models import AdministrativeUnit
 
 from . import selectors, services
-from .models import AreaMatch, GeographicalIndication, GiClaim, GiClaimStatus, GiKind, GiStatus, GiStatusEvent
+from .models import (
+    AreaMatch,
+    GeographicalIndication,
+    GiClaim,
+    GiClaimStatus,
+    GiKind,
+    GiStatus,
+    GiStatusEvent,
+    GiUseRight,
+)
 
 
 class GiSerializer(serializers.ModelSerializer):
@@ -213,3 +222,54 @@ class GiClaimVerifyApi(ScopedQuerysetMixin, generics.GenericAPIView):
         claim = self.get_queryset().get(pk=claim.pk)
         rights = selectors.gi_use_rights_of(producer_id=claim.product.producer_id, gi_ids=[claim.gi_id])
         return Response(GiClaimSerializer(claim, context={"use_rights": rights}).data)
+
+
+class GiUseRightSerializer(serializers.ModelSerializer):
+    gi = GiRefSerializer(read_only=True)
+
+    class Meta:
+        model = GiUseRight
+        fields = ["id", "producer", "gi", "number", "issued_by", "valid_from", "valid_until", "created_at"]
+
+
+class GiUseRightInputSerializer(StrictSerializer):
+    gi = serializers.PrimaryKeyRelatedField(
+        queryset=GeographicalIndication.objects.all(), pk_field=serializers.IntegerField()
+    )
+    number = serializers.CharField(max_length=40)
+    issued_by = serializers.CharField(max_length=200)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ProducerGiUseRightListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
+    """A producer's right-to-use authorisations. Those in reach of the producer read them; an officer of its
+    area (or an administrator) records one, from the paper the provincial body issued."""
+
+    queryset = GiUseRight.objects.select_related("gi")
+    serializer_class = GiUseRightSerializer
+    ordering_fields = ["valid_from", "created_at"]
+
+    def producer(self):
+        from catalog.models import Producer
+
+        producers = scope_queryset(Producer.objects.all(), self.request.user)
+        return generics.get_object_or_404(producers, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return super().get_queryset().filter(producer=self.producer())
+
+    @extend_schema(request=GiUseRightInputSerializer, responses={201: GiUseRightSerializer})
+    def post(self, request, *args, **kwargs):
+        from catalog.selectors import officer_covers_producer
+
+        producer = self.producer()
+        if not officer_covers_producer(reach=user_reach(request.user), producer=producer):
+            raise ServiceError(
+                "permission_denied", _("Only an officer of the producer's area records an authorisation."),
+                status_code=403,
+            )  # fmt: skip
+        data = GiUseRightInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        right = services.gi_use_right_create(producer=producer, **data.validated_data)
+        return Response(GiUseRightSerializer(right).data, status=status.HTTP_201_CREATED)

@@ -1,5 +1,6 @@
 """Writes for GIs: the registry itself, products' claims, and an officer's decision on a claim."""
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,7 +10,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.core.text import fold, nfc
 from marketplace.places.models import AdministrativeUnit
 
-from .models import AreaMatch, GeographicalIndication, GiClaim, GiClaimStatus, GiKind, GiStatus
+from .models import AreaMatch, GeographicalIndication, GiClaim, GiClaimStatus, GiKind, GiStatus, GiUseRight
 from .selectors import gi_area_match, gi_latest_status
 
 _TEXT_FIELDS = (
@@ -153,3 +154,27 @@ def gi_claim_verify(*, claim: GiClaim, officer, decision: str, reason: str = "")
     claim.reason = reason
     claim.save(update_fields=["status", "decided_by", "decided_at", "reason"])
     return claim
+
+
+@transaction.atomic
+def gi_use_right_create(
+    *, producer, gi: GeographicalIndication, number: str, issued_by: str, valid_from, valid_until=None
+) -> GiUseRight:
+    """Record a producer's right-to-use authorisation, as issued by the provincial body (an officer enters it)."""
+    if gi.kind != GiKind.GEOGRAPHICAL_INDICATION:
+        raise ValidationError({"gi": [_("A right-to-use is granted for a geographical indication, not a mark.")]})
+    if valid_until and valid_until < valid_from:
+        raise ValidationError({"valid_until": [_("The end date is before the start date.")]})
+    if GiUseRight.objects.filter(gi=gi, number=nfc(number)).exists():
+        raise ServiceError(
+            "duplicate",
+            _("This authorisation number is already recorded for this GI."),
+            fields={"number": [_("Check the number on the authorisation.")]},
+        )
+    right = GiUseRight(
+        producer=producer, gi=gi, number=nfc(number), issued_by=nfc(issued_by), valid_from=valid_from,
+        valid_until=valid_until,
+    )  # fmt: skip
+    right.full_clean(validate_constraints=False)
+    right.save()
+    return right

@@ -9,4 +9,5 @@ urlpatterns = [
     path("gis/<int:pk>/", apis.GiDetailApi.as_view(), name="gi-detail"),
     path("products/<int:pk>/gi-claims/", apis.ProductGiClaimListApi.as_view(), name="product-gi-claims"),
     path("gi-claims/<int:pk>/verify/", apis.GiClaimVerifyApi.as_view(), name="gi-claim-verify"),
+    path("producers/<int:pk>/gi-use-rights/", apis.ProducerGiUseRightListApi.as_view(), name="producer-gi-use-rights"),
 ]

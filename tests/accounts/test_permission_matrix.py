@@ -3,8 +3,12 @@
 Later issues add their endpoints to CASES (and their objects to `world`).
 """
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+
+from catalog.gis.models import GeographicalIndication
 from catalog.photos.models import ProductPhoto
 from catalog.services import product_create, sku_create
 from marketplace.accounts.models import Role
@@ -57,7 +61,9 @@ def world():
     submitted = product_create(producer=tea, name="Chè chờ duyệt", product_set=product_set(11))
     submitted.status = "submitted"
     submitted.save()
+    call_command("load_gis", stdout=StringIO())
     return {
+        "gi": GeographicalIndication.objects.get(slug="suoi-giang-che-shan-tuyet"),
         "photo": photo,
         "submitted": submitted,
         "spares": spares,
@@ -352,6 +358,25 @@ CASES += [
         lambda w: f"/api/v1/products/{w['tea_product'].pk}/photos/",
         None,
         {**IN_YEN_BAI, "producer": 400, "community_team": 400, "officer": 400, "administrator": 400, "superuser": 400},
+    ),
+    (
+        "GI right-to-use of producer in old Yên Bái",
+        "get",
+        lambda w: f"/api/v1/producers/{w['tea'].pk}/gi-use-rights/",
+        None,
+        IN_YEN_BAI,
+    ),
+    (
+        "record a GI right-to-use",
+        "post",
+        lambda w: f"/api/v1/producers/{w['tea'].pk}/gi-use-rights/",
+        lambda actor, world: {
+            "gi": world["gi"].pk,
+            "number": f"{actor}/QĐ-UBND",
+            "issued_by": "UBND tỉnh",
+            "valid_from": "2024-01-01",
+        },
+        {**IN_YEN_BAI, "producer": 403, "community_team": 403, "officer": 201, "administrator": 201, "superuser": 201},
     ),
     ("product sets (public reference)", "get", lambda w: "/api/v1/product-sets/", None, dict.fromkeys(ACTORS, 200)),
 ]
