@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import ScopedPrimaryKeyRelatedField, ScopedQuerysetMixin, scope_queryset, user_reach
-from marketplace.core.api import IdFilter, StrictSerializer
+from marketplace.core.api import BooleanFilter, IdFilter, StrictSerializer
 from marketplace.core.audit import audit_set_on_behalf_of
 from marketplace.core.errors import ServiceError
 from marketplace.core.money import vnd_format
@@ -353,7 +353,7 @@ class ProductFilter(django_filters.FilterSet):
     star = django_filters.ChoiceFilter(
         choices=Star.choices, method="with_star", help_text="Current OCOP star (verified, valid today)."
     )
-    has_gi = django_filters.BooleanFilter(
+    has_gi = BooleanFilter(
         method="with_gi", help_text="Products with an eligible or verified GI claim (true) or without (false)."
     )
     ready_for = django_filters.ChoiceFilter(

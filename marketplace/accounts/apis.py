@@ -1,5 +1,6 @@
 """Accounts API: sign-in for a token; users and role assignments (administrators only)."""
 
+import django_filters
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.core.api import StrictSerializer
+from marketplace.core.api import BooleanFilter, IdFilter, StrictSerializer
 from marketplace.core.errors import ServiceError, login_lockout_response
 from marketplace.places.apis import UnitKeysField, UnitRefSerializer
 from marketplace.places.models import NamedScope
@@ -101,11 +102,29 @@ class UserUpdateSerializer(UserInputSerializer):
     is_active = serializers.BooleanField(required=False)
 
 
+class UserFilter(django_filters.FilterSet):
+    is_active = BooleanFilter()
+
+    class Meta:
+        model = User
+        fields = ["is_active"]
+
+
+class RoleAssignmentFilter(django_filters.FilterSet):
+    user = IdFilter(field_name="user_id")
+    role = django_filters.ChoiceFilter(choices=Role.choices)
+    is_active = BooleanFilter()
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["user", "role", "is_active"]
+
+
 class UserListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
     permission_classes = [IsAdministrator]
     queryset = User.objects.prefetch_related("role_assignments").order_by("username")
     serializer_class = UserSerializer
-    filterset_fields = ["is_active"]
+    filterset_class = UserFilter
     ordering_fields = ["username", "date_joined"]
 
     @extend_schema(request=UserInputSerializer, responses={201: UserSerializer})
@@ -151,7 +170,7 @@ class RoleAssignmentListApi(ScopedQuerysetMixin, generics.ListCreateAPIView):
     permission_classes = [IsAdministrator]
     queryset = RoleAssignment.objects.select_related("named_scope").prefetch_related("units__parent")
     serializer_class = RoleAssignmentSerializer
-    filterset_fields = ["user", "role", "is_active"]
+    filterset_class = RoleAssignmentFilter
     ordering_fields = ["id", "role", "created_at"]
 
     @extend_schema(request=RoleAssignmentInputSerializer, responses={201: RoleAssignmentSerializer})

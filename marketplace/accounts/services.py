@@ -25,6 +25,11 @@ def _set_password(user: User, password: str) -> None:
 def user_create(
     *, username: str, password: str, email: str = "", first_name: str = "", last_name: str = "", phone: str = ""
 ) -> User:
+    if User.objects.filter(username__iexact=username).exists():
+        # "Canbo.YenBai" and "canbo.yenbai" would be two accounts a person cannot tell apart at sign-in.
+        raise ServiceError(
+            "duplicate", _("This username is already taken."), fields={"username": [_("Choose another username.")]}
+        )
     user = User(username=username, email=email, first_name=first_name, last_name=last_name, phone=phone)
     _set_password(user, password)
     user.full_clean()

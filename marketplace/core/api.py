@@ -41,3 +41,20 @@ class IdFilter(django_filters.Filter):
     """A filter on an id: a whole number in the database's range. "1.5" or 10**20 is a 400 naming it."""
 
     field_class = _IdField
+
+
+class _StrictBooleanField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")])
+        kwargs.setdefault("coerce", lambda value: value in ("true", "1"))
+        kwargs.setdefault("empty_value", None)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return super().clean(value.lower() if isinstance(value, str) else value)
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """true/false (or 1/0); anything else is a 400 naming the parameter, not a filter silently ignored."""
+
+    field_class = _StrictBooleanField

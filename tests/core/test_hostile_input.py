@@ -174,3 +174,20 @@ def test_a_new_password_revokes_the_old_token(api, login):
     api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
     assert_error(api.get("/api/v1/scopes/"), 401)
     assert get_user_model().objects.get(pk=user.pk).check_password("a-brand-new-password-5")
+
+
+def test_a_boolean_filter_with_a_wrong_value_is_a_400_naming_it(api, login):
+    login(user_with_role(Role.ADMINISTRATOR))
+
+    assert_error(api.get("/api/v1/users/", {"is_active": "maybe"}), 400, "is_active")
+    assert api.get("/api/v1/users/", {"is_active": "true"}).status_code == 200
+    assert_error(api.get("/api/v1/products/", {"has_gi": "maybe"}), 400, "has_gi")
+
+
+def test_a_username_differing_only_in_case_is_refused(api, login):
+    login(user_with_role(Role.ADMINISTRATOR))
+    UserFactory(username="canbo.vanchan")
+
+    response = api.post("/api/v1/users/", {"username": "Canbo.VanChan", "password": "a-long-new-password-7"})
+
+    assert_error(response, 400, "username")
