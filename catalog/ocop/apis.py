@@ -168,7 +168,7 @@ class CertificateListApi(CertificateViewMixin, generics.ListAPIView):
 
 
 class CertificateDetailApi(CertificateViewMixin, generics.RetrieveAPIView):
-    pass
+    """One certificate in reach; officers and administrators also get its warnings."""
 
 
 class CertificateVerifyApi(CertificateViewMixin, generics.GenericAPIView):

@@ -14,8 +14,8 @@ class AuditActorMixin:
 
 
 class AuditedTokenAuthentication(AuditActorMixin, TokenAuthentication):
-    pass
+    """`Authorization: Token <key>`, for the API's clients."""
 
 
 class AuditedSessionAuthentication(AuditActorMixin, SessionAuthentication):
-    pass
+    """The Django session, for the web pages and the interactive docs (CSRF-checked)."""
