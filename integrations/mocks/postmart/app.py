@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from .clock import Clock
+from integrations.mocks.clock import Clock
+
 from .imaging import sniff
 from .state import CHANNELS, ApiError, State, as_int, image_url, normalize_text
 

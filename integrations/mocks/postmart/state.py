@@ -11,7 +11,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .clock import Clock
+from integrations.mocks.clock import Clock
 
 DAY = 86400
 FOOD_MIN_IMAGES = 3

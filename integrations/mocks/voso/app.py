@@ -19,8 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp import web
 
+from integrations.mocks.clock import Clock
+
 from . import seed as seed_data
-from .clock import Clock
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has no DST
 CDN_RE = re.compile(r"^https?://[^/\s]+/cdn/([0-9a-f]{64})\.jpg$")

@@ -1,4 +1,5 @@
-"""Virtual clock: every time-based feature of the mock reads it (docs/marketplaces.md §1)."""
+"""The virtual clock both mocks read for everything time-based (shared/docs/marketplaces.md §1): it can be
+offset, frozen and advanced through each mock's /__admin/clock, so tests never wait for real time."""
 
 from __future__ import annotations
 
@@ -22,7 +23,16 @@ class Clock:
         self.offset = float(seconds)
 
     def freeze(self, at: float | None) -> None:
-        self.frozen_at = None if at is None else float(at)
+        """Stop the clock at `at` (epoch seconds); None starts it again from where it stood."""
+        if at is None:
+            self.unfreeze()
+        else:
+            self.frozen_at = float(at)
+
+    def unfreeze(self) -> None:
+        if self.frozen_at is not None:
+            self.offset = self.frozen_at - self._source()
+        self.frozen_at = None
 
     def advance(self, seconds: float) -> None:
         if self.frozen_at is not None:
