@@ -42,6 +42,7 @@ setup: install messages
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_admin_units
 	$(MANAGE) load_catalog_reference
+	$(MANAGE) load_channel_reference
 	$(MANAGE) load_demo_data
 	$(MANAGE) load_demo_catalog
 

@@ -168,4 +168,8 @@ def readiness_refresh(*, product: Product) -> list[ChannelReadiness]:
                 "missing": [{"kind": r.kind, "key": r.key} for r in result.missing],
             },
         )
+    # What the product is on the marketplaces may have changed too: its listings push the difference.
+    from integrations.sync.services import listings_resync_product
+
+    listings_resync_product(product_id=product.pk)
     return results

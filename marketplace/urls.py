@@ -3,6 +3,8 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog import apis as catalog
+from integrations import file_views as integration_files
+from integrations import webhooks as integration_webhooks
 from marketplace.accounts import apis as accounts
 from marketplace.core.errors import api_not_found
 from marketplace.core.views import healthz, readyz
@@ -63,6 +65,10 @@ urlpatterns = [
     path("api/v1/", include("catalog.ocop.urls")),
     path("api/v1/", include("catalog.gis.urls")),
     path("api/v1/", include("catalog.photos.urls")),
+    path("api/v1/", include("integrations.urls")),
+    path("webhooks/postmart/", integration_webhooks.postmart_webhook, name="webhook-postmart"),
+    path("webhooks/voso/", integration_webhooks.voso_webhook, name="webhook-voso"),
+    path("exports/photos/<str:token>/", integration_files.photo_export, name="photo-export"),
     # Anything else under /api/ answers the API's JSON 404, never Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),

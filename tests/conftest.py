@@ -32,6 +32,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_admin_units", verbosity=0)
         call_command("load_catalog_reference", verbosity=0)
+        call_command("load_channel_reference", verbosity=0)
 
 
 @pytest.fixture(autouse=True)

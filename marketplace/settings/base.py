@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "catalog.ocop",
     "catalog.gis",
     "catalog.photos",
+    "integrations",
     "frontend",
 ]
 
@@ -251,16 +252,58 @@ CELERY_TIMEZONE = TIME_ZONE
 # delays the other tasks.
 PHOTO_QUEUE = env.str("PHOTO_QUEUE", default="images")
 CELERY_TASK_ROUTES = {"catalog.photos.tasks.photo_process_task": {"queue": PHOTO_QUEUE}}
+# Marketplace calls wait on the marketplace (rate limits, slow answers): one queue per channel, so a slow
+# channel never delays another one or the rest of the service (Procfile: one worker each).
+CHANNEL_QUEUES = {"postmart": env.str("POSTMART_QUEUE", default="channel.postmart"),
+                  "voso": env.str("VOSO_QUEUE", default="channel.voso")}  # fmt: skip
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "marketplace.core.tasks.heartbeat", "schedule": 60.0},
     # Certificates run out at midnight, Vietnam time (CELERY_TIMEZONE).
     "photos-requeue-stale": {"task": "catalog.photos.tasks.photos_requeue_stale", "schedule": 600.0},
+    # Postmart tells review outcomes only when asked; Voso's webhooks get a fallback poll.
+    "listings-poll-reviews": {"task": "integrations.tasks.listings_poll_reviews_task", "schedule": 60.0},
+    "listings-release-deferred": {"task": "integrations.tasks.listings_release_deferred_task", "schedule": 300.0},
+    "listings-reconcile": {"task": "integrations.tasks.listings_reconcile_task", "schedule": crontab(minute=40)},
     "ocop-certificates-refresh-status": {
         "task": "catalog.ocop.tasks.ocop_certificates_refresh_status_task",
         "schedule": crontab(hour=0, minute=15),
     },
 }
+
+# Marketplaces (integrations/). Where the mock marketplaces run under `make run`; a real deployment points
+# these at the platforms and sets OUTBOUND_ALLOWED_HOSTS to their hosts.
+# The channel registry: channel → adapter class (integrations/adapters/<channel>/adapter.py).
+MARKETPLACE_ADAPTERS = {
+    "postmart": "integrations.adapters.postmart.adapter.PostmartAdapter",
+    "voso": "integrations.adapters.voso.adapter.VosoAdapter",
+}
+POSTMART_URL = env.str("POSTMART_URL", default="http://127.0.0.1:18081")
+VOSO_URL = env.str("VOSO_URL", default="http://127.0.0.1:18082")
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Where marketplaces fetch our photo exports from (Voso downloads images by URL) and post their webhooks to.
+PHOTO_EXPORT_BASE_URL = env.str("PHOTO_EXPORT_BASE_URL", default="http://127.0.0.1:8000")
+WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
+# Fernet keys for marketplace credentials at rest (first encrypts, all decrypt); derived from SECRET_KEY
+# when unset (development).
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
+# Client-side token buckets, (rate per second, burst), a little under each marketplace's limits
+# (marketplaces.md §2, §3): Postmart 10/s per shop and 2/s for writes; Voso 5/s per token (a sliding
+# window, hence burst 1) and 2 image batches per second.
+CHANNEL_RATE_LIMITS = env.json(
+    "CHANNEL_RATE_LIMITS",
+    default={
+        "postmart:shop": [9.0, 1],
+        "postmart:write": [1.9, 1],
+        "voso:token": [4.5, 1],
+        "voso:migrate": [1.8, 1],
+    },
+)
+RATE_LIMIT_REDIS_URL = env.str(
+    "RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+# Give up on a listing after this many retryable failures in a row (about 2 h of backoff in total).
+LISTING_MAX_RETRIES = env.int("LISTING_MAX_RETRIES", default=10)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" in production

@@ -1,0 +1,93 @@
+"""What both adapters do around each HTTP call: throttle, time, record, and turn transport failures into
+ChannelErrors. The marketplace-specific envelope is read by each adapter's client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+
+from marketplace.core.http import http_session
+
+from .base import CallRecord, ChannelError, Retryable, Session
+
+_session = None
+
+
+def shared_session() -> requests.Session:
+    # One pooled session per process: keep-alive connections matter at 50 calls per second.
+    global _session
+    if _session is None:
+        _session = http_session()
+    return _session
+
+
+def call(
+    session: Session,
+    *,
+    operation: str,
+    bucket: str | tuple[str, ...],
+    method: str,
+    url: str,
+    path: str,
+    summary: dict,
+    parse: Callable[[requests.Response], dict],
+    **kwargs,
+) -> dict:
+    """Make one call: wait for the shared rate limiter, send, parse with `parse`, record it either way."""
+    for name in (bucket,) if isinstance(bucket, str) else bucket:
+        session.throttle(name)
+    started = time.monotonic()
+    status = None
+    try:
+        response = shared_session().request(method, url, **kwargs)
+        status = response.status_code
+        result = parse(response)
+    except ChannelError as exc:
+        _record(session, operation, method, path, status, started, summary, exc)
+        raise
+    except requests.Timeout as exc:
+        error = Retryable("timeout", "The marketplace did not answer in time.")
+        _record(session, operation, method, path, status, started, summary, error)
+        raise error from exc
+    except requests.RequestException as exc:
+        error = Retryable("connection_error", type(exc).__name__)
+        _record(session, operation, method, path, status, started, summary, error)
+        raise error from exc
+    _record(session, operation, method, path, status, started, summary, None)
+    return result
+
+
+def json_body(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError as exc:  # a truncated or non-JSON body: the outcome is unknown, so it is retryable
+        raise Retryable("malformed_body", "The marketplace answered with a body that is not JSON.") from exc
+    if not isinstance(body, dict):
+        raise Retryable("malformed_body", "The marketplace answered with an unexpected body.")
+    return body
+
+
+def retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _record(session, operation, method, path, status, started, summary, error) -> None:
+    session.record(
+        CallRecord(
+            operation=operation,
+            method=method,
+            path=path,
+            status=status,
+            latency_ms=round((time.monotonic() - started) * 1000),
+            ok=error is None,
+            error_code=getattr(error, "code", "") if error else "",
+            error_message=(getattr(error, "message", "") or str(error))[:500] if error else "",
+            request_summary=summary,
+        )
+    )

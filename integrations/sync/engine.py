@@ -1,0 +1,298 @@
+"""Where a listing gets pushed. The task calls `listing_sync(listing_id=…)`, which:
+
+1. takes the listing's lease (a conditional UPDATE, i.e. a row lock held for one statement): two workers
+   never push the same listing at once, and no database lock is held across a slow marketplace call;
+2. builds the canonical listing from the catalogue (content.py) and records it as the desired state;
+3. sends only the difference from what the marketplace was last told: create, content, price and stock,
+   visibility, or withdrawal; nothing changed means no call;
+4. applies the outcome through listing_transition, and says whether and when to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.core.errors import ServiceError
+
+from ..adapters.base import (
+    AuthExpired,
+    AuthFailed,
+    ChannelError,
+    Invalid,
+    ItemLocked,
+    QuotaExceeded,
+    RateLimited,
+    RemoteItem,
+    Retryable,
+    VersionConflict,
+)
+from ..adapters.registry import adapter_for
+from ..models import Listing, ListingState
+from .content import listing_content
+from .reasons import reasons_for_people
+from .sessions import connection_fresh, connection_token_renew, session_for
+from .states import HOLD, listing_transition
+
+logger = logging.getLogger(__name__)
+S = ListingState
+# Longer than the task's hard time limit: a lease outlives its worker only if the worker died.
+LEASE = timedelta(seconds=360)
+BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 900.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # pushed, unchanged, busy, held, retry, deferred, failed
+    retry_in: float | None = None
+    detail: str = ""
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter (half to full of base·2^n, capped) so retries do not march in step."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _lease(listing_id) -> str | None:
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = (
+        Listing.objects.filter(pk=listing_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_owner=token, lease_until=now + LEASE)
+    )
+    return token if claimed else None
+
+
+def _release(listing_id, token: str) -> None:
+    Listing.objects.filter(pk=listing_id, lease_owner=token).update(lease_owner="", lease_until=None)
+
+
+def listing_sync(*, listing_id) -> Outcome:
+    """Bring one listing to its desired state on its marketplace. Safe to call any number of times."""
+    token = _lease(listing_id)
+    if token is None:
+        # Another worker holds it; it re-reads the desired state before it lets go, so nothing is lost.
+        return Outcome("busy")
+    try:
+        first = None
+        for _round in range(3):  # the listing may have changed while we pushed: look again
+            listing = Listing.objects.select_related("connection").get(pk=listing_id)
+            outcome = _sync_guarded(listing)
+            first = first or outcome
+            if outcome.result != "pushed":
+                break
+        # Report the push if one happened, else whatever stopped us.
+        return first if first.result == "pushed" and outcome.result == "unchanged" else outcome
+    finally:
+        _release(listing_id, token)
+
+
+def _sync_guarded(listing: Listing) -> Outcome:
+    try:
+        try:
+            return _sync_once(listing)
+        except AuthExpired:
+            connection_token_renew(
+                connection_id=listing.connection_id, stale_generation=listing.connection.token_generation
+            )
+            listing.connection.refresh_from_db()
+            return _sync_once(listing)
+    except RateLimited as exc:
+        # Honour Retry-After rather than a generic backoff (it says exactly when the bucket refills).
+        wait = max(exc.retry_after or 1.0, 1.0)
+        _note_error(listing, exc, back_to_queue=True)
+        return Outcome("retry", wait + random.uniform(0, 0.5), exc.code)
+    except Retryable as exc:
+        listing.retry_count += 1
+        if listing.retry_count > settings.LISTING_MAX_RETRIES:
+            _fail(listing, exc, note="gave up after repeated errors")
+            return Outcome("failed", detail=exc.code)
+        _note_error(listing, exc, back_to_queue=True)
+        wait = max(backoff(listing.retry_count), exc.retry_after or 0)
+        return Outcome("retry", wait, exc.code)
+    except QuotaExceeded as exc:
+        # The daily quota resets at midnight: wait for it (the beat task requeues), never hammer it.
+        listing.next_attempt_at = timezone.now() + timedelta(seconds=exc.retry_after)
+        listing.last_error = f"{exc.code}: {exc.message}"[:500]
+        listing.save(update_fields=["next_attempt_at", "last_error", "updated_at"])
+        listing_transition(listing=listing, to=S.QUOTA_DEFERRED, note=exc.code)
+        return Outcome("deferred", detail=exc.code)
+    except ItemLocked as exc:
+        listing_transition(listing=listing, to=S.LOCKED, note=exc.code, force=True)
+        return Outcome("held", detail=exc.code)
+    except (Invalid, AuthFailed, ChannelError) as exc:
+        _fail(listing, exc)
+        return Outcome("failed", detail=exc.code)
+    except ServiceError as exc:
+        _fail(listing, ChannelError(exc.code, exc.message))
+        return Outcome("failed", detail=exc.code)
+
+
+def _note_error(listing: Listing, exc: ChannelError, *, back_to_queue: bool) -> None:
+    listing.last_error = f"{exc.code}: {exc.message}"[:500]
+    listing.save(update_fields=["retry_count", "last_error", "updated_at"])
+    if back_to_queue and listing.state == S.SUBMITTING:
+        listing_transition(listing=listing, to=S.QUEUED, note=f"retry: {exc.code}")
+
+
+def _fail(listing: Listing, exc: ChannelError, note: str = "") -> None:
+    reasons = reasons_for_people(listing.channel, exc.reasons or [], fallback=(exc.code, exc.message))
+    listing.last_error = f"{exc.code}: {exc.message}"[:500]
+    listing.save(update_fields=["retry_count", "last_error", "updated_at"])
+    listing_transition(listing=listing, to=S.FAILED, note=note or exc.code, reasons=reasons, force=True)
+
+
+def _pushed(listing: Listing, **fields) -> None:
+    for name, value in fields.items():
+        setattr(listing, name, value)
+    listing.retry_count = 0
+    listing.last_error = ""
+    listing.save(update_fields=[*fields, "retry_count", "last_error", "updated_at"])
+
+
+def _sync_once(listing: Listing) -> Outcome:
+    if listing.state in HOLD:
+        return Outcome("held", detail=listing.state)
+    adapter = adapter_for(listing.channel)
+    if listing.wanted_removed:
+        return _withdraw(listing, adapter)
+    content = listing_content(listing=listing)
+    desired = {
+        "desired_hash": content.content_hash(),
+        "desired_price": content.price_vnd,
+        "desired_stock": content.stock,
+    }
+    if any(getattr(listing, k) != v for k, v in desired.items()):
+        _save(listing, **desired)
+    connection = connection_fresh(listing.connection)
+    session = session_for(connection, listing_id=listing.pk)
+
+    if not listing.external_id:
+        if listing.state != S.SUBMITTING:
+            listing_transition(listing=listing, to=S.SUBMITTING)
+        result = adapter.publish(session, content, idempotency_key=str(listing.pk))
+        _pushed(
+            listing,
+            external_id=result.external_id,
+            remote_status=result.remote_status,
+            remote_version=result.version,
+            applied_hash=content.content_hash(),
+            applied_price=content.price_vnd,
+            applied_stock=content.stock,
+            applied_visible=content.visible,
+        )
+        note = "bound to the item an earlier attempt created" if result.recovered else "created"
+        listing_transition(listing=listing, to=result.state, note=note, reasons=[])
+        return Outcome("pushed", detail=note)
+
+    pushed = False
+    if listing.applied_hash != listing.desired_hash:
+        try:
+            item = adapter.update_content(session, listing.external_id, content, version=listing.remote_version)
+        except VersionConflict:
+            # Somebody changed it since we read it (If-Match): read the current version and try once more.
+            current = adapter.fetch_status(session, [listing.external_id])
+            version = current[0].version if current else None
+            item = adapter.update_content(session, listing.external_id, content, version=version)
+        _pushed(listing, applied_hash=content.content_hash(), remote_status=item.remote_status,
+                remote_version=item.version or listing.remote_version)  # fmt: skip
+        listing_transition(listing=listing, to=item.state, note="content sent for review", reasons=[])
+        pushed = True
+    if (listing.applied_price, listing.applied_stock) != (content.price_vnd, content.stock):
+        adapter.update_price_stock(session, listing.external_id, price_vnd=content.price_vnd, stock=content.stock)
+        _pushed(listing, applied_price=content.price_vnd, applied_stock=content.stock)
+        pushed = True
+    if listing.applied_visible != content.visible and listing.state in (S.LIVE, S.UNLISTED):
+        if content.visible:
+            adapter.relist(session, listing.external_id)
+        else:
+            outcome = adapter.unlist(session, [listing.external_id])
+            if listing.external_id in outcome.failed:
+                raise Retryable("unlist_failed", outcome.failed[listing.external_id])
+        _pushed(listing, applied_visible=content.visible)
+        listing_transition(listing=listing, to=S.LIVE if content.visible else S.UNLISTED, note="visibility")
+        pushed = True
+    if listing.state in (S.QUEUED, S.SUBMITTING, S.FAILED, S.QUOTA_DEFERRED):
+        # Nothing left to send: the listing is wherever the marketplace last said it was.
+        listing_transition(listing=listing, to=_remote_state(listing), note="in sync")
+    return Outcome("pushed" if pushed else "unchanged")
+
+
+def _remote_state(listing: Listing) -> str:
+    from ..adapters.postmart.consts import STATUS_TO_STATE as PM
+    from ..adapters.voso.consts import STATUS_TO_STATE as VS
+
+    table = PM if listing.channel == "postmart" else VS
+    return table.get(listing.remote_status, S.PENDING_REVIEW)
+
+
+def _save(listing: Listing, **fields) -> None:
+    for name, value in fields.items():
+        setattr(listing, name, value)
+    listing.save(update_fields=[*fields, "updated_at"])
+
+
+def _withdraw(listing: Listing, adapter) -> Outcome:
+    """Withdraw from sale: unlisted (kept, can come back) where possible, else deleted. The listing becomes
+    `delisted` only once the marketplace has confirmed."""
+    if not listing.external_id or listing.state == S.DELISTED:
+        listing_transition(listing=listing, to=S.DELISTED, note="withdrawn")
+        return Outcome("unchanged")
+    connection = connection_fresh(listing.connection)
+    session = session_for(connection, listing_id=listing.pk)
+    outcome = adapter.unlist(session, [listing.external_id])
+    if listing.external_id in outcome.failed:
+        # Postmart refuses to unlist an item under review or banned: delete it instead (its SKU is freed).
+        adapter.delete(session, listing.external_id)
+        _pushed(listing, applied_visible=False, remote_status="DELETED")
+    else:
+        _pushed(listing, applied_visible=False)
+    listing_transition(listing=listing, to=S.DELISTED, note="withdrawn, confirmed by the marketplace")
+    return Outcome("pushed")
+
+
+# ------------------------------------------------------------------------------------ remote outcomes
+@transaction.atomic
+def listing_apply_remote(*, listing: Listing, item: RemoteItem, source: str) -> bool:
+    """Apply what the marketplace says about an item (poll, webhook, push, reconciliation).
+
+    Out-of-order news is ignored: an older version than the one we hold changes nothing. A ban of an item
+    that had been on sale is a takedown; before that, it is a rejection."""
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if item.version is not None and listing.remote_version is not None and item.version < listing.remote_version:
+        return False
+    if listing.wanted_removed and item.state != S.DELISTED and listing.state == S.DELISTED:
+        return False
+    state = item.state
+    if state == S.REJECTED and listing.remote_status in ("NORMAL", "UNLIST") and item.remote_status == "BANNED":
+        state = S.TAKEN_DOWN
+    if state == S.REJECTED and listing.state in (S.LIVE, S.UNLISTED, S.TAKEN_DOWN) and listing.channel == "postmart":
+        state = S.TAKEN_DOWN
+    reasons = reasons_for_people(listing.channel, list(item.reasons)) if item.reasons else None
+    changed_status = listing.remote_status != item.remote_status or (
+        item.version is not None and item.version != listing.remote_version
+    )
+    listing.remote_status = item.remote_status
+    if item.version is not None:
+        listing.remote_version = item.version
+    if changed_status:
+        listing.save(update_fields=["remote_status", "remote_version", "updated_at"])
+    if listing.state in (S.QUEUED, S.SUBMITTING) and state == S.PENDING_REVIEW:
+        return changed_status  # our own push is on its way; it will set the state
+    if state == S.REJECTED and not reasons and listing.reasons:
+        reasons = listing.reasons
+    if reasons is None and state in (S.LIVE, S.PENDING_REVIEW, S.UNLISTED) and listing.reasons:
+        reasons = []  # approved or back in review: the old reasons no longer apply
+    moved = listing_transition(listing=listing, to=state, note=f"{source}: {item.remote_status}", reasons=reasons,
+                               force=True)  # fmt: skip
+    return moved or changed_status

@@ -1,0 +1,232 @@
+"""Listings against the real mock marketplaces over HTTP (marketplaces.md §6, scenarios 1-7, 10, 12-14)."""
+
+import time
+import uuid
+
+import pytest
+import requests
+
+from integrations.models import Listing, ListingAttempt
+from integrations.sync.engine import listing_sync
+from integrations.sync.polling import listings_poll_reviews
+from integrations.sync.sessions import session_for
+from marketplace.accounts.models import Role
+from tests.factories import user_with_role
+from tests.integrations.marketplaces import (
+    admin,
+    lao_cai,
+    mock_process,
+    pm_connect,
+    ready_product,
+    register_certificate,
+    vs_connect,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def pm_url():
+    with mock_process("integrations.mocks.postmart") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def vs_url():
+    with mock_process("integrations.mocks.voso") as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _fresh(pm_url, vs_url, settings, live_server):
+    admin(pm_url, "POST", "/reset")
+    admin(vs_url, "POST", "/reset")
+    # Decide reviews at once (the delays are what time_scale shrinks; here they would only slow the test).
+    admin(pm_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
+    admin(vs_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
+    settings.PHOTO_EXPORT_BASE_URL = settings.WEBHOOK_BASE_URL = live_server.url
+    # Queues of this test only: nothing another test left in the broker can run here, and vice versa.
+    suffix = uuid.uuid4().hex[:8]
+    settings.CHANNEL_QUEUES = {"postmart": f"test-pm-{suffix}", "voso": f"test-vs-{suffix}"}
+
+
+def mock_requests(url, path):
+    log = requests.get(f"{url}/__admin/requests?limit=1000", timeout=5).json()["requests"]
+    return [r for r in log if r["path"].split("?", 1)[0] == path]
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def request_listing(api, login, product, channel):
+    officer = user_with_role(Role.OFFICER, units=[lao_cai()])
+    response = login(officer).post(f"/api/v1/products/{product.pk}/listings/", {"channel": channel}, format="json")
+    assert response.status_code == 201, response.content
+    return Listing.objects.get(pk=response.json()[0]["id"])
+
+
+def test_scenario_1_happy_path_on_both_marketplaces(api, login, pm_url, vs_url, live_server):
+    # given a booth on each marketplace and a ready product whose certificate both registries know
+    pm_connect(pm_url, area=lao_cai())
+    vs_connect(vs_url, area=lao_cai(), webhook_url=f"{live_server.url}/webhooks/voso/")
+    product, certificate = ready_product()
+    register_certificate(pm_url, vs_url, certificate)
+    pm_listing = request_listing(api, login, product, "postmart")
+    vs_listing = request_listing(api, login, product, "voso")
+    assert pm_listing.state == vs_listing.state == "queued"
+
+    # when each listing is pushed
+    assert listing_sync(listing_id=pm_listing.pk).result == "pushed"
+    assert listing_sync(listing_id=vs_listing.pk).result == "pushed"
+
+    # then both are bound and under review; Postmart's approval is found by polling, Voso's comes by webhook
+    pm_listing.refresh_from_db()
+    vs_listing.refresh_from_db()
+    assert pm_listing.external_id and vs_listing.external_id.startswith("VSP-")
+    assert len(mock_requests(pm_url, "/api/v2/media_space/upload_image")) == 1  # 4 photos, one batch
+    assert len(mock_requests(pm_url, "/api/v2/product/add_item")) == 1
+    time.sleep(0.5)  # the mock's review scheduler ticks every 0.2 s
+    assert listings_poll_reviews(channel="postmart") == 1
+    pm_listing.refresh_from_db()
+    assert pm_listing.state == "live"
+    wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "live")
+    history = list(Listing.objects.get(pk=vs_listing.pk).events.values_list("to_state", flat=True))
+    assert history == ["queued", "submitting", "pending_review", "live"]
+
+    # and nothing changed means no call at all
+    calls = ListingAttempt.objects.filter(listing=pm_listing).count()
+    assert listing_sync(listing_id=pm_listing.pk).result == "unchanged"
+    assert ListingAttempt.objects.filter(listing=pm_listing).count() == calls
+
+
+def test_scenario_2_commit_then_error_makes_no_duplicate(api, login, pm_url, vs_url, live_server):
+    # given both marketplaces commit the create and then answer 502
+    pm_connect(pm_url, area=lao_cai())
+    vs_connect(vs_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, vs_url, certificate)
+    admin(pm_url, "POST", "/faults", id="pm", match={"method": "POST", "path": "^/api/v2/product/add_item$",
+          "times": 1}, action={"type": "commit_then_error", "status": 502})  # fmt: skip
+    admin(vs_url, "POST", "/faults", id="vs", match={"method": "POST", "path": "^/v2/products$", "times": 1},
+          action={"type": "commit_then_error", "status": 502})  # fmt: skip
+    listings = [request_listing(api, login, product, channel) for channel in ("postmart", "voso")]
+
+    # when the first push meets the error and the retry follows
+    first = [listing_sync(listing_id=listing.pk) for listing in listings]
+    second = [listing_sync(listing_id=listing.pk) for listing in listings]
+
+    # then the retry binds the item the first call made: one item on each marketplace
+    assert [o.result for o in first] == ["retry", "retry"]
+    assert [o.result for o in second] == ["pushed", "pushed"]
+    pm_listing, vs_listing = (Listing.objects.get(pk=listing.pk) for listing in listings)
+    assert "earlier attempt" in pm_listing.events.last().note
+    assert requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"] == 1
+    assert len(mock_requests(pm_url, "/api/v2/product/search_item")) == 1
+    vs_state = requests.get(f"{vs_url}/__admin/state", timeout=5).json()
+    assert vs_state["products"]["total"] == 1 if isinstance(vs_state["products"], dict) else vs_state["products"] == 1
+    replayed = [r for r in mock_requests(vs_url, "/v2/products") if r["method"] == "POST"]
+    assert len(replayed) == 2 and vs_listing.external_id
+
+
+def test_scenario_3_retry_after_is_honoured_and_the_daily_quota_defers(api, login, pm_url, vs_url):
+    # given Postmart answers 429 with Retry-After: 7 and Voso's daily quota is used up
+    pm_connect(pm_url, area=lao_cai())
+    vs_connect(vs_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, vs_url, certificate)
+    admin(pm_url, "POST", "/faults", id="rl", match={"path": "^/api/v2/media_space/upload_image$", "times": 1},
+          action={"type": "rate_limit", "retry_after": 7})  # fmt: skip
+    admin(vs_url, "PUT", "/limits", daily_quota=0)
+    pm_listing = request_listing(api, login, product, "postmart")
+    vs_listing = request_listing(api, login, product, "voso")
+
+    # when each is pushed
+    pm_outcome = listing_sync(listing_id=pm_listing.pk)
+    vs_outcome = listing_sync(listing_id=vs_listing.pk)
+
+    # then Postmart's retry waits at least the 7 s it was told; Voso's listing waits for tomorrow's quota
+    assert pm_outcome.result == "retry" and pm_outcome.retry_in >= 7
+    vs_listing.refresh_from_db()
+    assert vs_outcome.result == "deferred" and vs_listing.state == "quota_deferred"
+    assert vs_listing.next_attempt_at is not None
+
+
+def test_scenario_6_expired_certificate_is_rejected_in_plain_words_and_a_fix_resubmits(
+    api, login, pm_url, vs_url, live_server
+):
+    # given the marketplaces' registries know the certificate as expired
+    from datetime import date
+
+    pm_connect(pm_url, area=lao_cai())
+    vs_connect(vs_url, area=lao_cai(), webhook_url=f"{live_server.url}/webhooks/voso/")
+    product, certificate = ready_product()
+    admin(pm_url, "POST", "/ocop-certificates", certificate_no=certificate.certificate_number, star=4,
+          expiry=int(time.time()) - 86400)  # fmt: skip
+    admin(vs_url, "POST", "/ocop-certificates", number=certificate.certificate_number, star=4,
+          expiryDate=date(2024, 1, 1).isoformat())  # fmt: skip
+    listing = request_listing(api, login, product, "voso")
+
+    # when it is pushed and reviewed
+    listing_sync(listing_id=listing.pk)
+
+    # then it is rejected, with the reason in plain Vietnamese and what to do
+    wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "rejected")
+    officer = user_with_role(Role.OFFICER, units=[lao_cai()])
+    body = login(officer).get(f"/api/v1/listings/{listing.pk}/").json()
+    assert body["reasons"][0]["code"] == "OCOP_CERT_EXPIRED"
+    assert "hết hạn" in body["reasons"][0]["message"] and body["reasons"][0]["fix"]
+
+    # when the registry is corrected and the producer asks again
+    register_certificate(None, vs_url, certificate)
+    response = login(officer).post(f"/api/v1/listings/{listing.pk}/retry/")
+    assert response.status_code == 202
+    listing_sync(listing_id=listing.pk)
+
+    # then the content goes back for review and comes out live
+    wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "live")
+
+
+def test_scenario_7_takedown_of_a_live_item_and_no_repush_while_locked(api, login, pm_url, vs_url, live_server):
+    # given a listing live on each marketplace
+    pm_connect(pm_url, area=lao_cai())
+    vs = vs_connect(vs_url, area=lao_cai(), webhook_url=f"{live_server.url}/webhooks/voso/")
+    admin(pm_url, "POST", "/push-config" if False else "/config", strict_empty_body=True)
+    session = session_for(Listing.objects.none().model.connection.field.related_model.objects.get(channel="postmart"))
+    requests.post(
+        f"{pm_url}/api/v2/push/set_app_push_config",
+        params=__import__("integrations.adapters.postmart.client", fromlist=["_query"])._query(
+            session, "/api/v2/push/set_app_push_config", shop=False
+        ),
+        json={"callback_url": f"{live_server.url}/webhooks/postmart/", "set_push_config_on": [3, 6]},
+        timeout=5,
+    )
+    product, certificate = ready_product()
+    register_certificate(pm_url, vs_url, certificate)
+    pm_listing = request_listing(api, login, product, "postmart")
+    vs_listing = request_listing(api, login, product, "voso")
+    listing_sync(listing_id=pm_listing.pk)
+    listing_sync(listing_id=vs_listing.pk)
+    time.sleep(0.5)
+    listings_poll_reviews(channel="postmart")
+    wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "live")
+    pm_listing.refresh_from_db()
+    assert pm_listing.state == "live"
+
+    # when Postmart bans the live item (push code 6) and Voso locks its product
+    admin(pm_url, "POST", f"/items/{pm_listing.external_id}/ban", reason={"code": "ADMIN_BAN", "message": "Vi phạm"})
+    admin(vs_url, "POST", f"/review/{vs_listing.external_id}", decision="lock",
+          reasons=[{"code": "PROHIBITED_HEALTH_CLAIM", "message": "Quảng cáo chữa bệnh"}])  # fmt: skip
+
+    # then the Postmart listing is taken down and the Voso one locked, and a locked one is never pushed again
+    wait_for(lambda: Listing.objects.get(pk=pm_listing.pk).state == "taken_down")
+    wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "locked")
+    calls = ListingAttempt.objects.filter(listing=vs_listing).count()
+    assert listing_sync(listing_id=vs_listing.pk).result == "held"
+    assert ListingAttempt.objects.filter(listing=vs_listing).count() == calls
+    assert vs.pk
