@@ -5,10 +5,13 @@ import uuid
 
 import pytest
 import requests
+from django.core.management import call_command
 
+from integrations.adapters.postmart.adapter import PostmartAdapter
 from integrations.models import Listing, ListingAttempt
 from integrations.sync.engine import listing_sync
 from integrations.sync.polling import listings_poll_reviews
+from integrations.sync.reconcile import listings_reconcile
 from integrations.sync.sessions import session_for
 from marketplace.accounts.models import Role
 from tests.factories import user_with_role
@@ -39,6 +42,9 @@ def vs_url():
 
 @pytest.fixture(autouse=True)
 def _fresh(pm_url, vs_url, settings, live_server):
+    # transaction=True tests start from an empty database (live_server and the webhooks need commits)
+    for command in ("load_admin_units", "load_catalog_reference", "load_channel_reference"):
+        call_command(command, verbosity=0)
     admin(pm_url, "POST", "/reset")
     admin(vs_url, "POST", "/reset")
     # Decide reviews at once (the delays are what time_scale shrinks; here they would only slow the test).
@@ -126,10 +132,10 @@ def test_scenario_2_commit_then_error_makes_no_duplicate(api, login, pm_url, vs_
     assert [o.result for o in second] == ["pushed", "pushed"]
     pm_listing, vs_listing = (Listing.objects.get(pk=listing.pk) for listing in listings)
     assert "earlier attempt" in pm_listing.events.last().note
-    assert requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"] == 1
+    assert len(requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]) == 1
     assert len(mock_requests(pm_url, "/api/v2/product/search_item")) == 1
     vs_state = requests.get(f"{vs_url}/__admin/state", timeout=5).json()
-    assert vs_state["products"]["total"] == 1 if isinstance(vs_state["products"], dict) else vs_state["products"] == 1
+    assert [p["externalId"] for p in vs_state["products"]] == [str(vs_listing.pk)]
     replayed = [r for r in mock_requests(vs_url, "/v2/products") if r["method"] == "POST"]
     assert len(replayed) == 2 and vs_listing.external_id
 
@@ -194,39 +200,40 @@ def test_scenario_6_expired_certificate_is_rejected_in_plain_words_and_a_fix_res
 
 def test_scenario_7_takedown_of_a_live_item_and_no_repush_while_locked(api, login, pm_url, vs_url, live_server):
     # given a listing live on each marketplace
-    pm_connect(pm_url, area=lao_cai())
+    pm = pm_connect(pm_url, area=lao_cai())
     vs = vs_connect(vs_url, area=lao_cai(), webhook_url=f"{live_server.url}/webhooks/voso/")
-    admin(pm_url, "POST", "/push-config" if False else "/config", strict_empty_body=True)
-    session = session_for(Listing.objects.none().model.connection.field.related_model.objects.get(channel="postmart"))
-    requests.post(
-        f"{pm_url}/api/v2/push/set_app_push_config",
-        params=__import__("integrations.adapters.postmart.client", fromlist=["_query"])._query(
-            session, "/api/v2/push/set_app_push_config", shop=False
-        ),
-        json={"callback_url": f"{live_server.url}/webhooks/postmart/", "set_push_config_on": [3, 6]},
-        timeout=5,
-    )
+    PostmartAdapter().configure_push(session_for(pm), f"{live_server.url}/webhooks/postmart/")
     product, certificate = ready_product()
     register_certificate(pm_url, vs_url, certificate)
     pm_listing = request_listing(api, login, product, "postmart")
     vs_listing = request_listing(api, login, product, "voso")
-    listing_sync(listing_id=pm_listing.pk)
-    listing_sync(listing_id=vs_listing.pk)
+    assert listing_sync(listing_id=pm_listing.pk).result == "pushed"
+    assert listing_sync(listing_id=vs_listing.pk).result == "pushed", Listing.objects.get(pk=vs_listing.pk).last_error
     time.sleep(0.5)
     listings_poll_reviews(channel="postmart")
     wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "live")
     pm_listing.refresh_from_db()
+    vs_listing.refresh_from_db()
     assert pm_listing.state == "live"
 
-    # when Postmart bans the live item (push code 6) and Voso locks its product
+    # when Postmart bans the live item (push code 6) and Voso takes its product offline (LIVE_REJECTED webhook)
     admin(pm_url, "POST", f"/items/{pm_listing.external_id}/ban", reason={"code": "ADMIN_BAN", "message": "Vi phạm"})
-    admin(vs_url, "POST", f"/review/{vs_listing.external_id}", decision="lock",
+    admin(vs_url, "POST", f"/review/{vs_listing.external_id}", decision="ban",
           reasons=[{"code": "PROHIBITED_HEALTH_CLAIM", "message": "Quảng cáo chữa bệnh"}])  # fmt: skip
 
-    # then the Postmart listing is taken down and the Voso one locked, and a locked one is never pushed again
+    # then both listings are taken down, with the reason
     wait_for(lambda: Listing.objects.get(pk=pm_listing.pk).state == "taken_down")
-    wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "locked")
+    wait_for(lambda: Listing.objects.get(pk=vs_listing.pk).state == "taken_down")
+    assert Listing.objects.get(pk=vs_listing.pk).reasons[0]["code"] == "PROHIBITED_HEALTH_CLAIM"
+
+    # when Voso then locks it (no webhook for a lock: reconciliation finds it)
+    admin(vs_url, "POST", f"/review/{vs_listing.external_id}", decision="lock", reasons=[])
+    report = listings_reconcile(connection_ids=[vs.pk])
+
+    # then it is locked, reported as repaired, and never pushed again automatically
+    assert report["repaired"] == [str(vs_listing.pk)]
+    assert Listing.objects.get(pk=vs_listing.pk).state == "locked"
     calls = ListingAttempt.objects.filter(listing=vs_listing).count()
     assert listing_sync(listing_id=vs_listing.pk).result == "held"
     assert ListingAttempt.objects.filter(listing=vs_listing).count() == calls
-    assert vs.pk
+    assert pm.pk

@@ -77,6 +77,12 @@ class PostmartAdapter:
         data = client.request(session, "POST", "auth/access_token/get", shop=False, json=body)
         return TokenGrant(data["access_token"], int(data.get("expire_in", 14400)), data["refresh_token"])
 
+    def configure_push(self, session: Session, callback_url: str) -> None:
+        """Ask for pushes (3: order status, 6: item banned, 12: reserved) at our callback; also re-enables
+        pushing after Postmart disabled it for too many failures."""
+        body = {"callback_url": callback_url, "set_push_config_on": [3, 6, 12], "set_push_config_off": []}
+        client.request(session, "POST", "push/set_app_push_config", shop=False, json=body)
+
     # ---------------------------------------------------------------------------------------- images
     def _image_ids(self, session: Session, content: ListingContent) -> list[str]:
         """Image ids for the listing's photos: cached per shop by sha256, uploading only what is missing.

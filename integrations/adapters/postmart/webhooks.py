@@ -9,7 +9,7 @@ import json
 from ..base import Reason, RemoteItem
 from .consts import STATUS_TO_STATE
 
-CODE_ORDER_STATUS, CODE_ITEM_BANNED = 3, 6
+CODE_VERIFY, CODE_ORDER_STATUS, CODE_ITEM_BANNED = 0, 3, 6
 
 
 def signature_valid(*, partner_key: str, callback_url: str, body: bytes, authorization: str) -> bool:

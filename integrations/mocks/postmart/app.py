@@ -6,19 +6,26 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import math
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import aiohttp
 from aiohttp import web
 
 from integrations.mocks.clock import Clock
+from integrations.mocks.faults import FAULT_KEY, fault_middleware, register_admin_routes
 
+from . import orders, push
 from .imaging import sniff
 from .state import CHANNELS, ApiError, State, as_int, image_url, normalize_text
 
 STATE_KEY = web.AppKey("state", State)
-TASK_KEY = web.AppKey("moderation_task", asyncio.Task)
+TASK_KEY = web.AppKey("scheduler_task", asyncio.Task)
+SESSION_KEY = web.AppKey("push_session", aiohttp.ClientSession)
+DISPATCHER_KEY = web.AppKey("push_dispatcher", push.Dispatcher)
 MAX_BODY = 100 * 1024 * 1024
 REQUEST_LOG_MAX = 2000
 SCHEDULER_INTERVAL = 0.2
@@ -44,6 +51,27 @@ async def read_json(request: web.Request) -> dict:
     if not isinstance(data, dict):
         raise ApiError("error_param", "The body should be a JSON object.")
     return data
+
+
+def fault(request: web.Request, kind: str, applies: Callable[[dict], bool] | None = None) -> dict | None:
+    """The app-specific fault (stale_read, expire_token, partial_batch) that fires for this request, if any."""
+    return request.app[STATE_KEY].faults.take(kind, request, shop=request.query.get("shop_id"), applies=applies)
+
+
+FAULT_DEFAULTS = {
+    429: ("error_too_many_request", "Too many requests, please try again later."),
+    500: ("error_server", "Internal server error, please try again later."),
+}
+
+
+def fault_error(
+    request: web.Request, status: int, code: str | None, message: str | None, retry_after: float | None
+) -> web.Response:
+    """A fault's error in the Postmart envelope (the shared middleware knows nothing of it)."""
+    default_code, default_message = FAULT_DEFAULTS.get(status, ("error_inner", "Service unavailable, please retry."))
+    headers = {"Retry-After": str(max(0, math.ceil(float(retry_after))))} if retry_after is not None else {}
+    body = envelope(request.app[STATE_KEY], None, code or default_code, message or default_message)
+    return web.json_response(body, status=status, headers=headers)
 
 
 def _page(query: Any, default_size: int = 50) -> tuple[int, int]:
@@ -147,11 +175,15 @@ async def h_upload_image(request: web.Request, state: State, ctx: dict) -> dict:
         raise ApiError("error_param", "image should be given 1 to 8 times.")
     results = []
     min_px = int(state.config["min_image_px"])
+    partial = fault(request, "partial_batch")
+    failing = set(partial.get("fail_indices") or []) if partial else set()
     for index, part in enumerate(files):
         data = part.file.read() if isinstance(part, web.FileField) else str(part).encode()
         entry: dict[str, Any] = {"id": index, "error": "", "message": ""}
         info = sniff(data)
-        if len(data) > state.config["max_image_bytes"]:
+        if index in failing:
+            entry.update(error="error_inner", message="System busy, please upload this image again.")
+        elif len(data) > state.config["max_image_bytes"]:
             entry.update(error="error_param", message="Image size should be at most 10 MB.")
         elif info is None:
             entry.update(error="error_param", message="Invalid image format, only JPG and PNG are accepted.")
@@ -210,9 +242,18 @@ async def h_item_base_info(request: web.Request, state: State, ctx: dict) -> dic
     raw = [x for x in request.query.get("item_id_list", "").split(",") if x.strip()]
     if not 1 <= len(raw) <= 50 or any(as_int(x) is None for x in raw):
         raise ApiError("error_param", "item_id_list should contain 1 to 50 item ids.")
-    items = [state.items.get(as_int(x)) for x in raw]
-    views = [state.item_view(i, request.host) for i in items if i and i["shop_id"] == ctx["shop_id"]]
-    return {"item_list": views}
+    items = [i for i in (state.items.get(as_int(x)) for x in raw) if i and i["shop_id"] == ctx["shop_id"]]
+    stale_s = _stale_seconds(request, state, [i["item_id"] for i in items])
+    seen = [state.read_item(i, stale_s) for i in items]
+    return {"item_list": [state.item_view(i, request.host) for i in seen if i is not None]}
+
+
+def _stale_seconds(request: web.Request, state: State, item_ids: list[int]) -> float | None:
+    """Under a stale_read fault, how long after a write reads still see the previous version; else None.
+
+    The rule only counts (and uses up `times`) when one of the items read was written within its window."""
+    action = fault(request, "stale_read", lambda a: state.written_within(item_ids, float(a.get("seconds", 30))))
+    return float(action.get("seconds", 30)) if action else None
 
 
 ITEM_STATUSES = {"NORMAL", "BANNED", "UNLIST", "REVIEWING", "SELLER_DELETE", "SHOPEE_DELETE"}
@@ -227,14 +268,11 @@ async def h_item_list(request: web.Request, state: State, ctx: dict) -> dict:
     t_to = as_int(request.query.get("update_time_to", str(2**62)))
     if t_from is None or t_to is None:
         raise ApiError("error_param", "Invalid update_time window.")
+    mine = [i for i in state.items.values() if i["shop_id"] == ctx["shop_id"]]
+    stale_s = _stale_seconds(request, state, [i["item_id"] for i in mine])
+    seen = [v for v in (state.read_item(i, stale_s) for i in mine) if v is not None]
     rows = sorted(
-        (
-            i
-            for i in state.items.values()
-            if i["shop_id"] == ctx["shop_id"]
-            and (not statuses or i["item_status"] in statuses)
-            and t_from <= i["update_time"] <= t_to
-        ),
+        (i for i in seen if (not statuses or i["item_status"] in statuses) and t_from <= i["update_time"] <= t_to),
         key=lambda i: (i["update_time"], i["item_id"]),
     )
     page = rows[offset : offset + size]
@@ -271,6 +309,7 @@ async def h_update_price(request: web.Request, state: State, ctx: dict) -> dict:
             "success_list": [],
             "failure_list": [{"item_id": item["item_id"], "failed_reason": "error_invalid_price"}],
         }
+    state.before_write(item)
     item["original_price"] = item["current_price"] = int(price)
     item["update_time"] = int(state.clock.now())
     return {"success_list": [{"item_id": item["item_id"], "original_price": int(price)}], "failure_list": []}
@@ -291,6 +330,7 @@ async def h_update_stock(request: web.Request, state: State, ctx: dict) -> dict:
         }
     if stock is None or not 0 <= stock <= 999_999:
         return {"success_list": [], "failure_list": [{"item_id": item["item_id"], "failed_reason": "Invalid stock."}]}
+    state.before_write(item)
     item["seller_stock"] = [{"stock": stock}]
     item["update_time"] = int(state.clock.now())
     return {"success_list": [{"item_id": item["item_id"], "stock": stock}], "failure_list": []}
@@ -302,9 +342,14 @@ async def h_unlist_item(request: web.Request, state: State, ctx: dict) -> dict:
     if not isinstance(entries, list) or not 1 <= len(entries) <= 50:
         raise ApiError("error_param", "item_list should contain 1 to 50 items.")
     success, failure = [], []
-    for entry in entries:
+    partial = fault(request, "partial_batch")
+    failing = set(partial.get("fail_indices") or []) if partial else set()
+    for index, entry in enumerate(entries):
         item_id = as_int(entry.get("item_id")) if isinstance(entry, dict) else None
         item = state.items.get(item_id or -1)
+        if index in failing:
+            failure.append({"item_id": item_id, "failed_reason": "System busy, please retry."})
+            continue
         if item is None or item["shop_id"] != ctx["shop_id"]:
             failure.append({"item_id": item_id, "failed_reason": "Item not found"})
             continue
@@ -312,6 +357,7 @@ async def h_unlist_item(request: web.Request, state: State, ctx: dict) -> dict:
             failure.append({"item_id": item_id, "failed_reason": "Item status invalid"})
             continue
         unlist = bool(entry.get("unlist"))
+        state.before_write(item)
         item["item_status"] = "UNLIST" if unlist else "NORMAL"
         item["desired_status"] = item["item_status"]
         item["update_time"] = int(state.clock.now())
@@ -324,6 +370,7 @@ async def h_delete_item(request: web.Request, state: State, ctx: dict) -> dict:
     item = state.get_item(ctx["shop_id"], body.get("item_id"))
     if item["item_status"] in ("SELLER_DELETE", "SHOPEE_DELETE"):
         raise ApiError("error_busi_item_status_invalid", "Invalid item status")
+    state.before_write(item)
     item["item_status"] = "SELLER_DELETE"
     item["update_time"] = int(state.clock.now())
     state.jobs = [j for j in state.jobs if j["item_id"] != item["item_id"]]
@@ -349,6 +396,37 @@ async def h_listings_with_issues(request: web.Request, state: State, ctx: dict) 
     }
 
 
+# ---------------------------------------------------------------------- orders and pushes
+
+
+async def h_order_list(request: web.Request, state: State, ctx: dict) -> dict:
+    return orders.order_list(state, ctx["shop_id"], request.query)
+
+
+async def h_order_detail(request: web.Request, state: State, ctx: dict) -> dict:
+    return orders.order_detail(state, ctx["shop_id"], request.query)
+
+
+async def h_set_push_config(request: web.Request, state: State, ctx: dict) -> dict:
+    body = await read_json(request)
+    return await push.set_push_config(state, request.app[SESSION_KEY], ctx["partner_id"], body)
+
+
+async def h_get_push_config(request: web.Request, state: State, ctx: dict) -> dict:
+    cfg = state.push_configs.get(ctx["partner_id"])
+    if cfg is None:
+        return {"callback_url": "", "push_config_on_list": [], "blocked": False}
+    return {"callback_url": cfg["callback_url"], "push_config_on_list": cfg["codes_on"], "blocked": not cfg["enabled"]}
+
+
+async def h_lost_push(request: web.Request, state: State, ctx: dict) -> dict:
+    return push.lost_messages(state, ctx["partner_id"])
+
+
+async def h_confirm_lost_push(request: web.Request, state: State, ctx: dict) -> dict:
+    return push.confirm_lost(state, ctx["partner_id"], await read_json(request))
+
+
 ROUTES: dict[tuple[str, str], tuple[Handler, str]] = {
     ("GET", "/api/v2/shop/auth_partner"): (h_auth_partner, "public"),
     ("POST", "/api/v2/auth/token/get"): (h_token_get, "public"),
@@ -368,6 +446,12 @@ ROUTES: dict[tuple[str, str], tuple[Handler, str]] = {
     ("POST", "/api/v2/product/unlist_item"): (h_unlist_item, "shop"),
     ("POST", "/api/v2/product/delete_item"): (h_delete_item, "shop"),
     ("GET", "/api/v2/account_health/get_listings_with_issues"): (h_listings_with_issues, "shop"),
+    ("GET", "/api/v2/order/get_order_list"): (h_order_list, "shop"),
+    ("GET", "/api/v2/order/get_order_detail"): (h_order_detail, "shop"),
+    ("POST", "/api/v2/push/set_app_push_config"): (h_set_push_config, "public"),
+    ("GET", "/api/v2/push/get_app_push_config"): (h_get_push_config, "public"),
+    ("GET", "/api/v2/push/get_lost_push_message"): (h_lost_push, "public"),
+    ("POST", "/api/v2/push/confirm_consumed_lost_push_message"): (h_confirm_lost_push, "public"),
 }
 
 
@@ -380,6 +464,10 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
         handler, kind = route
         q = request.query
         state.check_rate(q.get("partner_id", ""), q.get("shop_id", ""), request.path)
+        token = q.get("access_token", "")
+        if kind == "shop" and fault(request, "expire_token", lambda a: token in state.access_tokens):
+            # The token expires "now", as if its TTL ran out under load: the caller has to refresh it.
+            state.access_tokens[token]["expire_at"] = min(state.access_tokens[token]["expire_at"], state.clock.now())
         ctx = state.authenticate(request.path, q, kind)
         result = await handler(request, state, ctx)
         if isinstance(result, web.StreamResponse):
@@ -419,7 +507,12 @@ async def log_requests(request: web.Request, handler: Callable) -> web.StreamRes
     except web.HTTPException as exc:
         entry["status"] = exc.status
         raise
-    entry["status"] = response.status
+    finally:
+        if FAULT_KEY in request:
+            entry["fault"] = request[FAULT_KEY]
+    # A reset fault closed the connection: the client got no status at all.
+    closed = request.transport is None or request.transport.is_closing()
+    entry["status"] = None if closed else response.status
     return response
 
 
@@ -439,8 +532,9 @@ def admin(fn: Callable[[web.Request, State, dict], Awaitable[Any]]) -> Callable[
 
 
 async def a_reset(request: web.Request, state: State, body: dict) -> dict:
-    state.clock.set_offset(0)
-    state.reset()
+    async with request.app[DISPATCHER_KEY].lock:  # not while a push is being sent
+        state.clock.set_offset(0)
+        state.reset()
     return {"ok": True}
 
 
@@ -466,7 +560,8 @@ async def a_clock(request: web.Request, state: State, body: dict) -> dict:
 async def a_tick(request: web.Request, state: State, body: dict) -> dict:
     state.clock.advance(float(body.get("seconds") or 0))
     ran = state.run_due()
-    return {"now": state.clock.now(), "reviews_run": ran}
+    sent = await request.app[DISPATCHER_KEY].run_due(state, request.app[SESSION_KEY])
+    return {"now": state.clock.now(), "reviews_run": ran, "pushes_attempted": sent}
 
 
 async def a_partners(request: web.Request, state: State, body: dict) -> dict:
@@ -532,10 +627,75 @@ async def a_platform_delete(request: web.Request, state: State, body: dict) -> d
     item = state.items.get(as_int(request.match_info["item_id"]) or -1)
     if item is None:
         raise ApiError("error_not_found", "Item not found.", 404)
+    state.before_write(item)
     item["item_status"] = "SHOPEE_DELETE"
     item["update_time"] = int(state.clock.now())
     state.jobs = [j for j in state.jobs if j["item_id"] != item["item_id"]]
     return {"item_id": item["item_id"], "item_status": item["item_status"]}
+
+
+def _order_view(order: dict) -> dict:
+    return {k: v for k, v in order.items() if k != "history"} | {"history": list(order["history"])}
+
+
+async def a_create_order(request: web.Request, state: State, body: dict) -> dict:
+    return _order_view(orders.create_order(state, body))
+
+
+async def a_transition(request: web.Request, state: State, body: dict) -> dict:
+    return _order_view(orders.transition(state, request.match_info["order_sn"], body.get("to")))
+
+
+async def a_orders(request: web.Request, state: State, body: dict) -> dict:
+    return {"orders": [_order_view(o) for o in state.orders.values()]}
+
+
+async def a_deliveries(request: web.Request, state: State, body: dict) -> dict:
+    q = request.query
+    rows = [
+        d
+        for d in state.deliveries
+        if ("event_id" not in q or d["event_id"] == q["event_id"]) and ("code" not in q or str(d["code"]) == q["code"])
+    ]
+    limit = as_int(q.get("limit", "1000")) or 1000
+    return {"deliveries": rows[-limit:]}
+
+
+async def a_push(request: web.Request, state: State, body: dict) -> dict:
+    return {
+        "configs": [{"partner_id": k, **v} for k, v in state.push_configs.items()],
+        "queue": state.push_queue,
+        "lost_push": state.lost_push,
+    }
+
+
+def _snapshot_path(body: dict) -> Path:
+    path = body.get("path")
+    if not isinstance(path, str) or not path:
+        raise ApiError("error_param", "path is required")
+    return Path(path)
+
+
+async def a_snapshot(request: web.Request, state: State, body: dict) -> dict:
+    path = _snapshot_path(body)
+    async with request.app[DISPATCHER_KEY].lock:
+        text = json.dumps(state.snapshot(), ensure_ascii=False)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ApiError("error_param", f"Cannot write {path}: {exc.strerror}.") from exc
+    return {"path": str(path), "bytes": len(text.encode())}
+
+
+async def a_restore(request: web.Request, state: State, body: dict) -> dict:
+    path = _snapshot_path(body)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ApiError("error_param", f"Cannot read a snapshot from {path}.") from exc
+    async with request.app[DISPATCHER_KEY].lock:
+        state.restore(data)
+    return {"path": str(path), "restored": True, "now": state.clock.now()}
 
 
 async def a_limits(request: web.Request, state: State, body: dict) -> dict:
@@ -559,12 +719,19 @@ async def a_config(request: web.Request, state: State, body: dict) -> dict:
 
 
 async def _scheduler(app: web.Application) -> None:
+    """Background loop: due reviews, then due pushes (sent from here, never inline in the triggering request)."""
     while True:
         await asyncio.sleep(SCHEDULER_INTERVAL)
-        app[STATE_KEY].run_due()
+        state = app[STATE_KEY]
+        try:
+            state.run_due()
+            await app[DISPATCHER_KEY].run_due(state, app[SESSION_KEY])
+        except Exception as exc:  # keep the loop alive; the failure shows in the process output
+            print(f"postmart scheduler error: {exc!r}", flush=True)
 
 
 async def _start(app: web.Application) -> None:
+    app[SESSION_KEY] = aiohttp.ClientSession()
     app[TASK_KEY] = asyncio.get_running_loop().create_task(_scheduler(app))
 
 
@@ -573,11 +740,17 @@ async def _stop(app: web.Application) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await app[SESSION_KEY].close()
 
 
 def create_app(*, seed: int = 0, time_scale: float = 1.0, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[log_requests], client_max_size=MAX_BODY)
+    faults = fault_middleware(
+        lambda request: request.app[STATE_KEY].faults, fault_error, shop_of=lambda request: request.query.get("shop_id")
+    )
+    # log_requests is outermost so the request log shows what a fault made of each call.
+    app = web.Application(middlewares=[log_requests, faults], client_max_size=MAX_BODY)
     app[STATE_KEY] = State(seed=seed, time_scale=time_scale, clock=clock)
+    app[DISPATCHER_KEY] = push.Dispatcher()
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     r = app.router
@@ -600,4 +773,12 @@ def create_app(*, seed: int = 0, time_scale: float = 1.0, clock: Clock | None = 
     r.add_post("/__admin/rate-limits", admin(a_limits))
     r.add_put("/__admin/limits", admin(a_limits))
     r.add_post("/__admin/config", admin(a_config))
+    r.add_post("/__admin/orders", admin(a_create_order))
+    r.add_get("/__admin/orders", admin(a_orders))
+    r.add_post("/__admin/orders/{order_sn}/transition", admin(a_transition))
+    r.add_get("/__admin/deliveries", admin(a_deliveries))
+    r.add_get("/__admin/push", admin(a_push))
+    r.add_post("/__admin/snapshot", admin(a_snapshot))
+    r.add_post("/__admin/restore", admin(a_restore))
+    register_admin_routes(app, lambda request: request.app[STATE_KEY].faults)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import math
@@ -12,6 +13,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from integrations.mocks.clock import Clock
+from integrations.mocks.faults import Faults
+
+from .errors import ApiError, as_int
+from .push import enqueue
+from .snapshot import decode, encode
+
+SNAPSHOT_FORMAT = "postmart-snapshot/1"
+# Runtime objects rebuilt rather than serialized: the clock and RNGs are saved by value, rate buckets start full.
+SNAPSHOT_SPECIAL = {"clock", "buckets", "ids", "jitter_rng", "faults"}
 
 DAY = 86400
 FOOD_MIN_IMAGES = 3
@@ -77,31 +87,9 @@ BAN_MESSAGES = {
 }
 
 
-class ApiError(Exception):
-    def __init__(
-        self, error: str, message: str, status: int = 400, headers: dict | None = None, response: Any = None
-    ) -> None:
-        super().__init__(f"{error}: {message}")
-        self.error = error
-        self.message = message
-        self.status = status
-        self.headers = headers or {}
-        self.response = response
-
-
 def normalize_text(value: str) -> str:
     text = unicodedata.normalize("NFC", value).casefold()
     return re.sub(r"\s+", " ", text).strip()
-
-
-def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
-    return None
 
 
 def is_number(value: Any) -> bool:
@@ -149,6 +137,17 @@ class State:
             "max_image_bytes": 10 * 1024 * 1024,
             "timestamp_window": 300,
             "auth_partner_shop_id": None,
+            # orders (§2 Orders (PM))
+            "order_window_max_s": 15 * DAY,
+            "cursor_ttl": 600,
+            # pushes (§2 Push (PM)); retry delays are multiplied by time_scale
+            "push_timeout_s": 3.0,
+            "strict_empty_body": True,
+            "push_retry_delays": [60, 300, 1800],
+            "lost_push_retention_s": 3 * DAY,
+            "push_health_window_s": 6 * 3600,
+            "push_health_min_pushes": 600,
+            "push_health_min_success": 0.3,
         }
         self.limits = {
             "enabled": True,
@@ -180,6 +179,15 @@ class State:
         self.jobs: list[dict] = []
         self.outbox: list[dict] = []
         self.request_log: list[dict] = []
+        self.faults = Faults(seed=f"postmart-{self.seed}", now=self.clock.now)
+        # item_id -> {"prev": the item before its last write (None: it did not exist), "written_at"}: stale_read
+        self.item_versions: dict[int, dict] = {}
+        self.orders: dict[str, dict] = {}
+        self.push_configs: dict[int, dict] = {}
+        self.push_queue: list[dict] = []
+        self.lost_push: list[dict] = []
+        self.deliveries: list[dict] = []
+        self.counters = {"event": 0, "delivery": 0, "lost": 0}
         for cid, parent, name, display, ocop, food, median in DEFAULT_CATEGORIES:
             self.add_category(
                 {
@@ -636,6 +644,7 @@ class State:
             "history": [],
         }
         self.items[item["item_id"]] = item
+        self.before_write(item, created=True)
         self._attach_images(fields["image"]["image_id_list"])
         self._schedule_review(item)
         return item
@@ -648,6 +657,24 @@ class State:
         item = self.items.get(as_int(item_id) or -1)
         if item is None or item["shop_id"] != shop_id:
             raise ApiError("error_not_found", "Item not found.", 404)
+        return item
+
+    def before_write(self, item: dict, created: bool = False) -> None:
+        """Keep the version an item had before this write, for the stale_read fault (eventual consistency)."""
+        prev = None if created else copy.deepcopy({k: v for k, v in item.items() if k != "history"})
+        self.item_versions[item["item_id"]] = {"prev": prev, "written_at": self.clock.now()}
+
+    def written_within(self, item_ids: Any, seconds: float) -> bool:
+        now = self.clock.now()
+        return any((v := self.item_versions.get(i)) is not None and now - v["written_at"] < seconds for i in item_ids)
+
+    def read_item(self, item: dict, stale_s: float | None) -> dict | None:
+        """The item as a read sees it: under stale_read, the previous version (None if it did not exist yet)."""
+        if stale_s is None:
+            return item
+        version = self.item_versions.get(item["item_id"])
+        if version is not None and self.clock.now() - version["written_at"] < stale_s:
+            return version["prev"]
         return item
 
     def update_item(self, shop_id: int, body: dict) -> dict:
@@ -679,6 +706,7 @@ class State:
         fields = self.validate_item(shop_id, merged)
         self.check_duplicate(shop_id, fields, exclude=item["item_id"])
         content_changed = any(k in body and fields[k] != item[k] for k in CONTENT_FIELDS)
+        self.before_write(item)
         item["history"].append({k: item[k] for k in CONTENT_FIELDS} | {"update_time": item["update_time"]})
         item.update(fields)
         item["current_price"] = fields["original_price"]
@@ -757,32 +785,41 @@ class State:
         return {"code": code, "message": BAN_MESSAGES[code]}
 
     def _approve(self, item: dict) -> None:
+        self.before_write(item)
         item["item_status"] = item["desired_status"]
         item["ban_reason"] = None
         item["ban_time"] = None
         item["update_time"] = int(self.clock.now())
 
     def ban(self, item: dict, reason: dict) -> None:
+        """Ban an item (review rule, admin decision or takedown of a live item) and push code 6."""
         now = int(self.clock.now())
+        self.before_write(item)
         item["item_status"] = "BANNED"
         item["ban_reason"] = {"code": str(reason.get("code")), "message": str(reason.get("message") or "")}
         item["ban_time"] = now
         item["update_time"] = now
         self.jobs = [j for j in self.jobs if j["item_id"] != item["item_id"]]
-        self.outbox.append(
-            {
-                "seq": len(self.outbox) + 1,
-                "code": 6,
-                "shop_id": item["shop_id"],
-                "timestamp": now,
-                "data": {
-                    "item_id": item["item_id"],
-                    "item_status": "BANNED",
-                    "ban_reason": item["ban_reason"],
-                    "update_time": now,
-                },
-            }
+        self.emit(
+            6,
+            item["shop_id"],
+            {"item_id": item["item_id"], "item_status": "BANNED", "ban_reason": item["ban_reason"], "update_time": now},
         )
+
+    def emit(self, code: int, shop_id: int, data: dict) -> dict:
+        """Append an event to the outbox and queue its pushes (see push.py)."""
+        self.counters["event"] += 1
+        event = {
+            "seq": self.counters["event"],
+            "event_id": f"pm-evt-{self.counters['event']:06d}",
+            "code": code,
+            "shop_id": shop_id,
+            "timestamp": int(self.clock.now()),
+            "data": data,
+        }
+        self.outbox.append(event)
+        enqueue(self, event)
+        return event
 
     def decide(self, item_id: int, decision: str, reasons: list) -> dict:
         item = self.items.get(item_id)
@@ -854,7 +891,39 @@ class State:
             ],
             "review_jobs": self.jobs,
             "outbox": self.outbox,
+            "orders": list(self.orders.values()),
+            "push_configs": [{"partner_id": k, **v} for k, v in self.push_configs.items()],
+            "push_queue": self.push_queue,
+            "lost_push": self.lost_push,
+            "faults": self.faults.list(),
         }
+
+    def snapshot(self) -> dict:
+        """The whole state as JSON-compatible data (see snapshot.py)."""
+        plain = {k: v for k, v in vars(self).items() if k not in SNAPSHOT_SPECIAL}
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "clock": {"offset": self.clock.offset, "frozen_at": self.clock.frozen_at},
+            "ids": encode(self.ids.getstate()),
+            "jitter_rng": encode(self.jitter_rng.getstate()),
+            "faults": self.faults.to_dict(),
+            "state": encode(plain),
+        }
+
+    def restore(self, data: dict) -> None:
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+            raise ApiError("error_param", f"Not a {SNAPSHOT_FORMAT} file.")
+        for key, value in decode(data["state"]).items():
+            setattr(self, key, value)
+        self.ids = random.Random()
+        self.ids.setstate(decode(data["ids"]))
+        self.jitter_rng = random.Random()
+        self.jitter_rng.setstate(decode(data["jitter_rng"]))
+        self.faults = Faults(seed=f"postmart-{self.seed}", now=self.clock.now)
+        self.faults.load(data["faults"])
+        self.buckets = {}
+        self.clock.offset = float(data["clock"]["offset"])
+        self.clock.frozen_at = data["clock"]["frozen_at"]
 
 
 def image_url(host: str, image_id: str) -> dict:

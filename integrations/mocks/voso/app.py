@@ -1,7 +1,14 @@
-"""Voso-like mock marketplace: aiohttp app factory, in-memory state, handlers (spec: marketplaces.md §1 and §3)."""
+"""Voso-like mock marketplace: aiohttp app factory, in-memory state, handlers (spec: marketplaces.md §1, §3, §4).
+
+Orders and their read models live in orders.py, snapshot/restore encoding in snapshot.py. Fault injection uses the
+shared integrations/mocks/faults.py: its middleware applies the generic request-side actions, and this module adds
+the Voso meaning of stale_read (product reads), expire_token (authenticate), partial_batch (media migrate) and the
+webhook-side actions (queue time in State.emit, attempt time in attempt_delivery).
+"""
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import copy
 import datetime as dt
@@ -13,15 +20,21 @@ import math
 import random
 import re
 import struct
+import time
 from collections import deque
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp import web
 
 from integrations.mocks.clock import Clock
+from integrations.mocks.faults import FAULT_KEY, Faults, fault_middleware, register_admin_routes
 
+from . import orders as orders_mod
 from . import seed as seed_data
+from . import snapshot as snapshot_mod
+from .errors import ApiError, validation_error
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has no DST
 CDN_RE = re.compile(r"^https?://[^/\s]+/cdn/([0-9a-f]{64})\.jpg$")
@@ -43,16 +56,7 @@ CONTENT_FIELDS = (
     "certificates",
 )
 PRICE_STOCK_FIELDS = ("price", "salePrice", "stock")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, data=None, headers: dict | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.data, self.headers = status, code, message, data, headers or {}
-
-
-def validation_error(errors: list[dict]) -> ApiError:
-    return ApiError(400, "VALIDATION_FAILED", "Dữ liệu không hợp lệ / validation failed", {"errors": errors})
+DELIVERY_RETENTION_S = 14 * 86400
 
 
 def is_loopback_url(url: str) -> bool:
@@ -137,7 +141,12 @@ class State:
         self.events: list[dict] = []
         self.webhooks: dict[str, dict] = {}  # shopId -> {url, events, secrets[{secret, validUntil}]}
         self.deliveries: dict[str, dict] = {}
+        self.delivery_seq = 0  # creation order of deliveries: the seek key of GET /v2/webhooks/deliveries
         self.attempts: list[dict] = []
+        self.orders: dict[str, dict] = {}
+        self.order_feeds: dict[str, dict] = {}  # shopId -> change feed (see orders.py)
+        self.faults = Faults(seed=f"voso-{seed}", now=clock.now)  # §4 rules; a reset clears them
+        self.product_versions: dict[str, dict] = {}  # productId -> {prev, writtenAt}: what stale_read serves
         self.requests: deque = deque(maxlen=2000)
         shop = self.add_shop(dict(seed_data.DEFAULT_SELLER))
         self.add_warehouse(shop["shopId"], dict(seed_data.DEFAULT_WAREHOUSE))
@@ -192,7 +201,7 @@ class State:
         self.warehouses[wh["warehouseId"]] = {**wh, "shopId": shop_id}
         return wh
 
-    # ----- outbox (webhook delivery itself is not implemented) -----
+    # ----- outbox: every event is kept; subscribed shops also get a delivery, sent by run_due_deliveries -----
     def emit(self, shop_id: str, event_type: str, data: dict) -> None:
         event = {
             "seq": len(self.events) + 1,
@@ -204,21 +213,71 @@ class State:
         }
         self.events.append(event)
         hook = self.webhooks.get(shop_id)
-        if hook and event_type in hook["events"]:
-            delivery_id = self.ids.next("DLV")
-            self.deliveries[delivery_id] = {
-                "deliveryId": delivery_id,
-                "eventId": event["eventId"],
-                "type": event_type,
-                "shopId": shop_id,
-                "url": hook["url"],
-                "payload": json.dumps(event, ensure_ascii=False, separators=(",", ":")),
-                "status": "PENDING",
-                "attempts": 0,
-                "nextAt": self.now(),
-                "lastStatus": None,
-                "createdAt": self.iso(),
-            }
+        if not hook or event_type not in hook["events"]:
+            return
+        wire = {k: v for k, v in event.items() if k != "seq"}  # §3's body; seq orders the outbox only
+        payload = json.dumps(wire, ensure_ascii=False, separators=(",", ":"))
+        # Queue-time webhook faults (§4): drop, duplicate (same eventId on every copy), reorder (held back).
+        fault = self.faults.take_event(QUEUE_FAULTS, (event_type,), shop=shop_id, url=hook["url"])
+        kind = fault["type"] if fault else None
+        if kind == "drop":
+            # Never sent: it goes straight to the FAILED list, where (like the change feed) polling finds it.
+            d = self.new_delivery(event, hook["url"], payload, copy_no=1, due=None, fault="drop")
+            d["status"], d["lastError"] = "FAILED", "DROPPED"
+            self.attempts.append(attempt_row(self, d, None, "DROPPED", 0, None, attempt=0, fault="drop"))
+            return
+        copies = max(1, int(fault.get("copies", 3))) if kind == "duplicate" else 1
+        spacing = float(fault.get("spacing_ms", 200)) / 1000 if kind == "duplicate" else 0.0
+        hold = float(fault.get("hold_ms", 5000)) / 1000 if kind == "reorder" else 0.0
+        for i in range(copies):
+            self.new_delivery(
+                event, hook["url"], payload, copy_no=i + 1, due=self.now() + hold + i * spacing, fault=kind
+            )
+
+    def new_delivery(self, event: dict, url: str, payload: str, *, copy_no: int, due, fault) -> dict:
+        delivery_id = self.ids.next("DLV")
+        self.delivery_seq += 1
+        d = self.deliveries[delivery_id] = {
+            "n": self.delivery_seq,
+            "deliveryId": delivery_id,
+            "eventId": event["eventId"],
+            "type": event["type"],
+            "shopId": event["shopId"],
+            "url": url,
+            "payload": payload,
+            "status": "PENDING",
+            "attempts": 0,
+            "scheduleStep": 0,
+            "nextAt": due,
+            "lastStatus": None,
+            "lastError": None,
+            "copy": copy_no,
+            "fault": fault,
+            "createdAt": self.iso(),
+            "createdEpoch": self.now(),
+        }
+        return d
+
+    # ----- eventual consistency (the stale_read fault) -----
+    def before_write(self, p: dict, *, created: bool = False) -> None:
+        """Keeps the version a product had before this write: under stale_read, reads see it for N s."""
+        prev = None if created else public_product(p) | {"updatedEpoch": p.get("updatedEpoch", 0.0)}
+        self.product_versions[p["productId"]] = {"prev": prev, "writtenAt": self.now()}
+
+    def written_within(self, product_ids, seconds: float) -> bool:
+        now = self.now()
+        return any(
+            (v := self.product_versions.get(pid)) is not None and now - v["writtenAt"] < seconds for pid in product_ids
+        )
+
+    def read_product(self, p: dict, stale_s: float | None) -> dict | None:
+        """The product as a read sees it: under stale_read, the previous version (None if it did not exist yet)."""
+        if stale_s is None:
+            return p
+        v = self.product_versions.get(p["productId"])
+        if v is not None and self.now() - v["writtenAt"] < stale_s:
+            return v["prev"]
+        return p
 
     # ----- QC -----
     def schedule_qc(self, product: dict) -> None:
@@ -308,12 +367,21 @@ class State:
             if not p or p["status"] != "PENDING_QC" or p["version"] != job["reviewVersion"]:
                 continue
             reasons = self.qc_reasons(p)
+            self.before_write(p)
             if reasons:
                 self.set_qc(p, "REJECTED", reasons, "REJECTED")
             else:
                 self.set_qc(p, "APPROVED", [], "ACTIVE")
             done += 1
-        return {"qcReviewed": done}
+        return {"qcReviewed": done, "changesCompacted": orders_mod.compact(self), "deliveriesPurged": self.purge()}
+
+    def purge(self) -> int:
+        """Forgets deliveries (and so their payloads) created more than 14 days ago, as §3 allows."""
+        horizon = self.now() - DELIVERY_RETENTION_S
+        old = [k for k, d in self.deliveries.items() if d["createdEpoch"] < horizon]
+        for k in old:
+            del self.deliveries[k]
+        return len(old)
 
     def summary(self) -> dict:
         return {
@@ -333,6 +401,11 @@ class State:
             "categories": list(self.categories.values()),
             "cdn": [{k: v for k, v in info.items() if k != "bytes"} for info in self.cdn.values()],
             "events": self.events,
+            "orders": [orders_mod.public_order(o) | {"shopId": o["shopId"]} for o in self.orders.values()],
+            "orderFeeds": {
+                shop: {"lastSeq": f["seq"], "changes": f["changes"]} for shop, f in self.order_feeds.items()
+            },
+            "faults": self.faults.list(),
             "quota": {f"{shop}|{day}": n for (shop, day), n in self.quota.items()},
             "tokens": len(self.tokens),
         }
@@ -541,6 +614,34 @@ def sliding_window(q: deque, now: float, window: float, limit: int) -> tuple[boo
     return True, (q[0] + window)
 
 
+def take_fault(request: web.Request, kind: str, shop_id, applies=None) -> dict | None:
+    """The app-specific §4 action (stale_read, expire_token, partial_batch) that fires for this request, if any."""
+    return st(request).faults.take(kind, request, shop=shop_id, applies=applies)
+
+
+def shop_of_request(request: web.Request) -> str | None:
+    """The shop a request acts for (from its Token), for the `match.shop` of fault rules."""
+    rec = st(request).tokens.get(request.headers.get("Token", ""))
+    return rec["shopId"] if rec else None
+
+
+FAULT_DEFAULTS = {
+    429: ("RATE_LIMITED", "Quá nhiều yêu cầu / too many requests"),
+    500: ("INTERNAL_ERROR", "Lỗi hệ thống / internal error"),
+    502: ("BAD_GATEWAY", "Lỗi cổng kết nối / bad gateway"),
+    503: ("SERVICE_UNAVAILABLE", "Hệ thống bận, vui lòng thử lại / service unavailable"),
+    504: ("GATEWAY_TIMEOUT", "Hết thời gian chờ / gateway timeout"),
+}
+
+
+def fault_error(request: web.Request, status: int, code, message, retry_after) -> web.Response:
+    """A request-side fault's error in the Voso envelope (the shared middleware knows nothing of it)."""
+    default_code, default_message = FAULT_DEFAULTS.get(status, ("HTTP_ERROR", f"HTTP {status}"))
+    headers = {"Retry-After": str(max(0, math.ceil(float(retry_after))))} if retry_after is not None else {}
+    body = envelope(st(request), status, code or default_code, message or default_message)
+    return web.json_response(body, status=status, headers=headers)
+
+
 def authenticate(request: web.Request) -> dict:
     """Checks the Token header and the per-token sliding window. Returns the token record."""
     state = st(request)
@@ -553,6 +654,9 @@ def authenticate(request: web.Request) -> dict:
     if rec is None or not token:
         raise ApiError(401, "TOKEN_INVALID", "Token không hợp lệ / invalid token")
     now = state.now()
+    if take_fault(request, "expire_token", rec["shopId"], lambda a: now < rec["expiresAt"]):
+        # The token expires "now", as if its TTL ran out under load: every caller holding it must log in again.
+        rec["expiresAt"] = now
     if now >= rec["expiresAt"]:
         raise ApiError(401, "TOKEN_EXPIRED", "Token đã hết hạn, vui lòng đăng nhập lại / token expired")
     limit = int(state.limits["rate_per_s"])
@@ -597,6 +701,7 @@ async def envelope_middleware(request: web.Request, handler):
                 "headers": dict(request.headers),
                 "body": body.decode("utf-8", "replace"),
                 "status": response.status,
+                **({"fault": request[FAULT_KEY]} if FAULT_KEY in request else {}),
             }
         )
     return response
@@ -698,7 +803,11 @@ async def migrate(request: web.Request) -> web.Response:
             headers={"Retry-After": str(max(1, math.ceil(reset_at - now)))},
         )
     batch_id = state.ids.next("MIG")
+    partial = take_fault(request, "partial_batch", rec["shopId"])
     state.batches[batch_id] = {
+        # partial_batch: these entries fail with `failCode` whatever their URL serves (a transient platform error).
+        "failIndices": sorted(int(i) for i in partial.get("fail_indices") or []) if partial else [],
+        "failCode": (partial.get("error_code") or partial.get("code") or "FETCH_TIMEOUT") if partial else None,
         "batchId": batch_id,
         "shopId": rec["shopId"],
         "urls": urls,
@@ -737,7 +846,11 @@ async def fetch_image(url: str) -> tuple[bytes | None, str | None]:
 
 async def process_batch(state: State, batch: dict) -> None:
     results = []
-    for url in batch["urls"]:
+    failing = set(batch.get("failIndices") or [])
+    for index, url in enumerate(batch["urls"]):
+        if index in failing:
+            results.append({"sourceUrl": url, "ok": False, "errorCode": batch["failCode"]})
+            continue
         data, error = (None, "DOMAIN_BLOCKED") if not is_loopback_url(url) else await fetch_image(url)
         if error is None:
             info = image_dimensions(data)
@@ -899,6 +1012,7 @@ def _create(state: State, shop_id: str, body: dict) -> tuple[int, dict]:
             "sanction": None,
         }
     )
+    state.before_write(product, created=True)
     state.products[product_id] = product
     day_key = (shop_id, state.local_day())
     state.quota[day_key] = state.quota.get(day_key, 0) + 1
@@ -907,11 +1021,24 @@ def _create(state: State, shop_id: str, body: dict) -> tuple[int, dict]:
     return 201, envelope(state, 201, data=data)
 
 
+def stale_seconds(request: web.Request, state: State, shop_id: str, product_ids: list[str]) -> float | None:
+    """Under a stale_read fault, how long after a write reads still see the previous version; else None.
+
+    The rule only counts (and uses up `times`) when one of the products read was written within its window."""
+    action = take_fault(
+        request, "stale_read", shop_id, lambda a: state.written_within(product_ids, float(a.get("seconds", 30)))
+    )
+    return float(action.get("seconds", 30)) if action else None
+
+
 async def get_product(request: web.Request) -> web.Response:
     rec = authenticate(request)
     state = st(request)
     p = product_or_404(state, rec["shopId"], request.match_info["productId"], allow_deleted=True)
-    return ok(state, public_product(p))
+    seen = state.read_product(p, stale_seconds(request, state, rec["shopId"], [p["productId"]]))
+    if seen is None:  # created moments ago: a lagging replica does not know it yet
+        raise ApiError(404, "PRODUCT_NOT_FOUND", "Không tìm thấy sản phẩm / product not found")
+    return ok(state, public_product(seen))
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -940,10 +1067,12 @@ async def list_products(request: web.Request) -> web.Response:
             errors.append({"field": "cursor", "code": "INVALID_FORMAT", "message": "bad cursor"})
     if errors:
         raise validation_error(errors)
+    mine = [p for p in state.products.values() if p["shopId"] == rec["shopId"]]
+    stale_s = stale_seconds(request, state, rec["shopId"], [p["productId"] for p in mine])
     items = [
         p
-        for p in state.products.values()
-        if p["shopId"] == rec["shopId"]
+        for p in (state.read_product(p, stale_s) for p in mine)
+        if p is not None
         and (not q.get("status") or p["status"] == q["status"])
         and (not q.get("sellerSku") or p.get("sellerSku") == q["sellerSku"])
         and (not q.get("externalId") or p.get("externalId") == q["externalId"])
@@ -989,6 +1118,7 @@ async def patch_product(request: web.Request) -> web.Response:
         raise ApiError(409, "EXTERNAL_ID_DUPLICATE", "externalId đã tồn tại", {"existingProductId": clash["productId"]})
     changed = {f for f in body if p.get(f) != body[f]}
     if changed:
+        state.before_write(p)
         for f in changed:
             p[f] = copy.deepcopy(body[f])
         p["version"] += 1
@@ -1022,6 +1152,7 @@ async def price_stock(request: web.Request) -> web.Response:
         raise validation_error(errors)
     changed = {f for f in body if p.get(f) != body[f]}
     if changed:
+        state.before_write(p)
         for f in changed:
             p[f] = body[f]
         p["version"] += 1
@@ -1034,6 +1165,7 @@ async def price_stock(request: web.Request) -> web.Response:
 
 
 def _set_status(state: State, p: dict, status: str) -> dict:
+    state.before_write(p)
     p["status"] = status
     p["version"] += 1
     p["updatedAt"], p["updatedEpoch"] = state.iso(), state.now()
@@ -1070,29 +1202,37 @@ async def delete_product(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------------- webhooks
 
 WEBHOOK_EVENTS = ("product.qc_updated", "product.stock_changed", "order.created", "order.status_updated")
+QUEUE_FAULTS = ("duplicate", "reorder", "drop")  # decided once, when the event is queued
+ATTEMPT_FAULTS = ("receiver_down", "bad_signature", "stale_timestamp")  # decided on every attempt
 RETRY_DELAYS_S = (60, 300, 1800, 7200, 21600)  # +1 m, +5 m, +30 m, +2 h, +6 h (x time_scale), then FAILED
 SECRET_GRACE_S = 86400
+DELIVERY_TIMEOUT_S = 3  # "success = 2xx within 3 s"
+DELIVERY_STATUSES = ("PENDING", "RETRYING", "DELIVERED", "FAILED")
 
 
-def signature_header(state: State, shop_id: str, body: str) -> str:
-    t = int(state.now())
+def signature_header(state: State, shop_id: str, body: str, *, skew_s: float = 0.0, wrong: bool = False) -> str:
+    """`t=<unix>,v1=<hex>[,v1=<hex>]`: one v1 per secret still valid. `skew_s` and `wrong` serve the
+    stale_timestamp and bad_signature faults (a correct HMAC over an old t, or an HMAC under a wrong key)."""
+    t = int(state.now() - skew_s)
     hook = state.webhooks[shop_id]
     valid = [s["secret"] for s in hook["secrets"] if s["validUntil"] is None or s["validUntil"] > state.now()]
+    if wrong:
+        valid = [sec + "-wrong" for sec in valid]
     sigs = [hmac.new(sec.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest() for sec in valid]
     return ",".join([f"t={t}", *(f"v1={sig}" for sig in sigs)])
 
 
-async def attempt_delivery(state: State, d: dict) -> None:
-    d["attempts"] += 1
-    signature = signature_header(state, d["shopId"], d["payload"])
+async def post_delivery(state: State, d: dict, signature: str) -> tuple[int | None, str | None, int]:
+    """One POST of a delivery's stored payload. Returns (HTTP status or None, error code or None, latency ms)."""
     headers = {"Content-Type": "application/json", "X-Voso-Event-Id": d["eventId"], "X-Voso-Signature": signature}
     status, error = None, None
+    started = time.perf_counter()  # real time: the virtual clock is usually frozen in tests
     if not is_loopback_url(d["url"]):
         error = "CALLBACK_NOT_ALLOWED"
     else:
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_S)) as session,
                 session.post(d["url"], data=d["payload"].encode(), headers=headers, allow_redirects=False) as resp,
             ):
                 status = resp.status
@@ -1100,40 +1240,73 @@ async def attempt_delivery(state: State, d: dict) -> None:
             error = "TIMEOUT"
         except aiohttp.ClientError as exc:
             error = type(exc).__name__
-    success = status is not None and 200 <= status < 300
-    d["lastStatus"] = status
-    state.attempts.append(
-        {
-            "deliveryId": d["deliveryId"],
-            "eventId": d["eventId"],
-            "attempt": d["attempts"],
-            "status": status,
-            "error": error,
-            "ok": success,
-            "at": state.iso(),
-            "signature": signature,
-        }
-    )
+    return status, error, round((time.perf_counter() - started) * 1000)
+
+
+def attempt_row(state: State, d: dict, status, error, latency_ms: int, signature, **extra) -> dict:
+    """One row of the attempt log behind GET /__admin/deliveries."""
+    return {
+        "deliveryId": d["deliveryId"],
+        "eventId": d["eventId"],
+        "type": d["type"],
+        "url": d["url"],
+        "copy": d["copy"],
+        "attempt": d["attempts"],
+        "status": status,
+        "error": error,
+        "ok": status is not None and 200 <= status < 300,
+        "latencyMs": latency_ms,
+        "at": state.iso(),
+        "signature": signature,
+        "fault": None,
+        **extra,
+    }
+
+
+def schedule_next(state: State, d: dict, success: bool) -> None:
+    """DELIVERED on success; otherwise the next slot of +1 m, +5 m, +30 m, +2 h, +6 h (× time_scale), then FAILED."""
     if success:
         d["status"], d["nextAt"] = "DELIVERED", None
-    elif d["attempts"] > len(RETRY_DELAYS_S):
+    elif d["scheduleStep"] > len(RETRY_DELAYS_S):
         d["status"], d["nextAt"] = "FAILED", None
     else:
         d["status"] = "RETRYING"
-        d["nextAt"] = state.now() + RETRY_DELAYS_S[d["attempts"] - 1] * state.time_scale
+        d["nextAt"] = state.now() + RETRY_DELAYS_S[d["scheduleStep"] - 1] * state.time_scale
+
+
+async def attempt_delivery(state: State, d: dict) -> None:
+    # `attempts` counts every POST of the delivery's life (the attempt number in the log); `scheduleStep` is the
+    # position in the current retry schedule, which a manual retry starts again.
+    d["attempts"] += 1
+    d["scheduleStep"] += 1
+    # Attempt-time webhook faults (§4): the receiver must reject a bad or stale signature (the 4xx is a failure
+    # and retries follow); receiver_down fails every attempt, without a POST, while its window lasts.
+    fault = state.faults.take_event(ATTEMPT_FAULTS, (d["type"],), shop=d["shopId"], url=d["url"])
+    kind = fault["type"] if fault else None
+    skew = float(fault.get("skew_s", 900)) if kind == "stale_timestamp" else 0.0
+    signature = signature_header(state, d["shopId"], d["payload"], skew_s=skew, wrong=kind == "bad_signature")
+    if kind == "receiver_down":
+        status, error, latency = None, "RECEIVER_DOWN", 0
+    else:
+        status, error, latency = await post_delivery(state, d, signature)
+    d["lastStatus"], d["lastError"] = status, error
+    row = attempt_row(state, d, status, error, latency, signature, fault=kind)
+    state.attempts.append(row)
+    schedule_next(state, d, row["ok"])
 
 
 async def run_due_deliveries(state: State) -> int:
     now = state.now()
     due = [d for d in state.deliveries.values() if d["nextAt"] is not None and d["nextAt"] <= now]
-    due.sort(key=lambda d: (d["nextAt"], d["deliveryId"]))
+    due.sort(key=lambda d: (d["nextAt"], d["n"]))
     for d in due:
         await attempt_delivery(state, d)
     return len(due)
 
 
 def public_delivery(d: dict) -> dict:
-    return {k: v for k, v in d.items() if k != "payload"} | {"payload": json.loads(d["payload"])}
+    hidden = ("payload", "n", "createdEpoch", "scheduleStep")  # internal bookkeeping
+    return {k: v for k, v in d.items() if k not in hidden} | {"payload": json.loads(d["payload"])}
 
 
 async def put_webhook(request: web.Request) -> web.Response:
@@ -1177,38 +1350,55 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
+    """`?status=PENDING|RETRYING|DELIVERED|FAILED&pageSize≤100&cursor`: seek-paged in creation order, so a delivery
+    leaving the FAILED list (after a manual retry) never shifts the next page."""
     rec = authenticate(request)
     state = st(request)
-    status = request.query.get("status")
+    q = request.query
+    errors = []
+    status = q.get("status")
+    if status and status not in DELIVERY_STATUSES:
+        errors.append({"field": "status", "code": "INVALID_VALUE", "message": "|".join(DELIVERY_STATUSES)})
     try:
-        offset = int(base64.urlsafe_b64decode(request.query.get("cursor", "").encode() or b"MA==").decode())
-    except ValueError as exc:
-        raise validation_error([{"field": "cursor", "code": "INVALID_FORMAT", "message": "bad cursor"}]) from exc
-    keep_after = state.now() - 14 * 86400
-    items = [
-        d for d in state.deliveries.values() if d["shopId"] == rec["shopId"] and (not status or d["status"] == status)
-    ]
-    items = [d for d in items if _iso_epoch(d["createdAt"]) >= keep_after]
-    page = items[offset : offset + 50]
-    more = offset + 50 < len(items)
-    cursor = base64.urlsafe_b64encode(str(offset + 50).encode()).decode() if more else None
+        page_size = int(q.get("pageSize", "50"))
+        if not 1 <= page_size <= 100:
+            raise ValueError
+    except ValueError:
+        errors.append({"field": "pageSize", "code": "OUT_OF_RANGE", "message": "1–100"})
+    after = 0
+    if q.get("cursor"):
+        try:
+            after = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode().removeprefix("n:"))
+        except (ValueError, binascii.Error):
+            errors.append({"field": "cursor", "code": "INVALID_FORMAT", "message": "bad cursor"})
+    if errors:
+        raise validation_error(errors)
+    state.purge()
+    items = sorted(
+        (
+            d
+            for d in state.deliveries.values()
+            if d["shopId"] == rec["shopId"] and (not status or d["status"] == status) and d["n"] > after
+        ),
+        key=lambda d: d["n"],
+    )
+    page = items[:page_size]
+    more = len(items) > page_size
+    cursor = base64.urlsafe_b64encode(f"n:{page[-1]['n']}".encode()).decode() if more else None
     return ok(state, {"items": [public_delivery(d) for d in page], "nextCursor": cursor})
-
-
-def _iso_epoch(value: str) -> float:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 async def retry_delivery(request: web.Request) -> web.Response:
     rec = authenticate(request)
     state = st(request)
+    state.purge()
     d = state.deliveries.get(request.match_info["deliveryId"])
     if d is None or d["shopId"] != rec["shopId"]:
-        raise ApiError(404, "DELIVERY_NOT_FOUND", "unknown deliveryId")
+        raise ApiError(404, "DELIVERY_NOT_FOUND", "unknown deliveryId (payloads are kept 14 days)")
     if rec["shopId"] not in state.webhooks:
         raise ApiError(404, "WEBHOOK_NOT_CONFIGURED", "PUT /v2/webhooks first")
     d["url"] = state.webhooks[rec["shopId"]]["url"]
-    d["attempts"] = 0  # a manual retry starts a fresh schedule
+    d["scheduleStep"] = 0  # a manual retry starts a fresh schedule
     await attempt_delivery(state, d)
     return ok(state, public_delivery(d))
 
@@ -1331,6 +1521,7 @@ async def admin_review(request: web.Request) -> web.Response:
     if decision not in ("approve", "reject", "ban", "lock") or not isinstance(reasons, list):
         raise validation_error([{"field": "decision", "code": "INVALID_VALUE", "message": "approve|reject|ban|lock"}])
     state.qc_jobs = [j for j in state.qc_jobs if j["productId"] != p["productId"]]
+    state.before_write(p)
     at = state.iso()
     reason_text = "; ".join(str(r.get("message") or r.get("code")) for r in reasons) if reasons else decision
     if decision == "approve":
@@ -1383,6 +1574,92 @@ async def admin_events(request: web.Request) -> web.Response:
     return raw_json({"events": st(request).events})
 
 
+# ---------------------------------------------------------------------------------------------- orders
+
+
+async def admin_create_order(request: web.Request) -> web.Response:
+    state = st(request)
+    order = orders_mod.create_order(state, await read_json(request))
+    return raw_json(orders_mod.public_order(order), status=201)
+
+
+async def admin_transition_order(request: web.Request) -> web.Response:
+    state = st(request)
+    body = await read_json(request)
+    order = orders_mod.transition_order(state, request.match_info["orderId"], body.get("to"))
+    return raw_json(orders_mod.public_order(order))
+
+
+async def search_orders(request: web.Request) -> web.Response:
+    rec = authenticate(request)
+    state = st(request)
+    return ok(state, orders_mod.search_orders(state, rec["shopId"], request.query))
+
+
+async def order_changes(request: web.Request) -> web.Response:
+    rec = authenticate(request)
+    state = st(request)
+    return ok(state, orders_mod.read_changes(state, rec["shopId"], request.query))
+
+
+async def get_order(request: web.Request) -> web.Response:
+    rec = authenticate(request)
+    state = st(request)
+    order = orders_mod.get_order(state, rec["shopId"], request.match_info["orderId"])
+    return ok(state, orders_mod.public_order(order))
+
+
+# ---------------------------------------------------------------------------------------------- snapshot
+
+
+def _snapshot_path(request: web.Request, body: dict, *, required: bool) -> Path:
+    raw = body.get("path")
+    if raw is None and not required:
+        return snapshot_mod.default_path(st(request).seed)
+    if not isinstance(raw, str) or not raw.endswith(".json"):
+        # Only *.json paths: an admin typo must not overwrite an arbitrary file of the machine.
+        raise validation_error([{"field": "path", "code": "INVALID_VALUE", "message": "a path ending in .json"}])
+    return Path(raw).expanduser()
+
+
+async def admin_snapshot(request: web.Request) -> web.Response:
+    """`{"path"?: "/…/x.json"}` → `{"path", "bytes", "counts"}`; without a path, snapshot.default_path(seed)."""
+    state = st(request)
+    path = _snapshot_path(request, await read_json(request, required=False), required=False)
+    doc = snapshot_mod.dump_state(state, request.app[CLOCK_KEY], skip=("clock", "faults"))
+    doc["faults"] = state.faults.to_dict()
+    size = snapshot_mod.write(path, doc)
+    counts = {k: len(getattr(state, k)) for k in ("products", "orders", "deliveries", "events", "tokens")}
+    return raw_json({"ok": True, "path": str(path), "bytes": size, "counts": counts})
+
+
+async def admin_restore(request: web.Request) -> web.Response:
+    """`{"path": "/…/x.json", "restoreClock"?: true}` → `{"ok", "path", "counts"}`; the file replaces all state."""
+    state = st(request)
+    body = await read_json(request)
+    path = _snapshot_path(request, body, required=True)
+    try:
+        doc = snapshot_mod.read(path)
+    except FileNotFoundError as exc:
+        raise ApiError(404, "SNAPSHOT_NOT_FOUND", f"no snapshot at {path}") from exc
+    except (OSError, ValueError) as exc:
+        raise validation_error([{"field": "path", "code": "INVALID_SNAPSHOT", "message": str(exc)}]) from exc
+    clock = request.app[CLOCK_KEY]
+    seed = doc.get("state", {}).get("seed", state.seed)
+    state.__init__(seed, state.time_scale, clock)
+    try:
+        snapshot_mod.load_state(state, clock, doc, restore_clock=bool(body.get("restoreClock", True)))
+    except (KeyError, TypeError, ValueError) as exc:
+        state.__init__(seed, state.time_scale, clock)  # never leave half a restore behind
+        raise validation_error([{"field": "path", "code": "INVALID_SNAPSHOT", "message": str(exc)}]) from exc
+    if doc.get("faults"):
+        state.faults.load(doc["faults"])
+    # A request that was running when the snapshot was taken will never finish in this process.
+    state.idempotency = {k: v for k, v in state.idempotency.items() if not v.get("inProgress")}
+    counts = {k: len(getattr(state, k)) for k in ("products", "orders", "deliveries", "events", "tokens")}
+    return raw_json({"ok": True, "path": str(path), "counts": counts})
+
+
 async def _scheduler(app: web.Application):
     """Background loop for the standalone process; tests drive schedulers with POST /__admin/tick instead."""
 
@@ -1406,7 +1683,9 @@ async def _scheduler(app: web.Application):
 
 def create_app(*, seed: int = 0, time_scale: float = 1.0, run_scheduler: bool = False) -> web.Application:
     clock = Clock()
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=4 * 1024 * 1024)
+    faults = fault_middleware(lambda request: st(request).faults, fault_error, shop_of=shop_of_request)
+    # The envelope middleware is outermost so the request log shows what a fault made of each call.
+    app = web.Application(middlewares=[envelope_middleware, faults], client_max_size=4 * 1024 * 1024)
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler)
     app[CLOCK_KEY] = clock
@@ -1448,4 +1727,12 @@ def create_app(*, seed: int = 0, time_scale: float = 1.0, run_scheduler: bool = 
     r.add_post("/v2/webhooks/rotate-secret", rotate_secret)
     r.add_get("/v2/webhooks/deliveries", list_deliveries)
     r.add_post("/v2/webhooks/deliveries/{deliveryId}/retry", retry_delivery)
+    r.add_get("/v2/orders", search_orders)
+    r.add_get("/v2/orders/changes", order_changes)  # before /v2/orders/{orderId}: routes match in this order
+    r.add_get("/v2/orders/{orderId}", get_order)
+    r.add_post("/__admin/orders", admin_create_order)
+    r.add_post("/__admin/orders/{orderId}/transition", admin_transition_order)
+    r.add_post("/__admin/snapshot", admin_snapshot)
+    r.add_post("/__admin/restore", admin_restore)
+    register_admin_routes(app, lambda request: st(request).faults)  # POST/GET/DELETE /__admin/faults
     return app
