@@ -6,7 +6,9 @@ import uuid
 import pytest
 import requests
 from django.core.management import call_command
+from django.utils import timezone
 
+from catalog.ocop.services import ocop_certificate_create, ocop_certificate_verify
 from integrations.adapters.postmart.adapter import PostmartAdapter
 from integrations.models import Listing, ListingAttempt
 from integrations.sync.engine import listing_sync
@@ -188,14 +190,21 @@ def test_scenario_6_expired_certificate_is_rejected_in_plain_words_and_a_fix_res
     assert body["reasons"][0]["code"] == "OCOP_CERT_EXPIRED"
     assert "hết hạn" in body["reasons"][0]["message"] and body["reasons"][0]["fix"]
 
-    # when the registry is corrected and the producer asks again
-    register_certificate(None, vs_url, certificate)
-    response = login(officer).post(f"/api/v1/listings/{listing.pk}/retry/")
-    assert response.status_code == 202
-    listing_sync(listing_id=listing.pk)
+    # when the cooperative records its renewed certificate (which the registry knows) and it is verified
+    renewed = ocop_certificate_create(
+        product=product, star="4", score=80, decision_number="99/QĐ-UBND", decision_date=timezone.localdate(),
+        issuing_level="province", issuing_body="UBND tỉnh Lào Cai", certificate_number="OCOP-LC-2026-9999",
+        supersedes=certificate,
+    )  # fmt: skip
+    ocop_certificate_verify(certificate=renewed, officer=None, decision="verified")
+    register_certificate(None, vs_url, renewed)
+    listing_sync(listing_id=listing.pk)  # what the channel's worker runs for the change
 
-    # then the content goes back for review and comes out live
+    # then the edited content goes back for review and comes out live, the old reasons gone
     wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "live")
+    assert Listing.objects.get(pk=listing.pk).reasons == []
+    states = list(Listing.objects.get(pk=listing.pk).events.values_list("to_state", flat=True))
+    assert states[-3:] == ["rejected", "pending_review", "live"]
 
 
 def test_scenario_7_takedown_of_a_live_item_and_no_repush_while_locked(api, login, pm_url, vs_url, live_server):
@@ -237,3 +246,57 @@ def test_scenario_7_takedown_of_a_live_item_and_no_repush_while_locked(api, logi
     assert listing_sync(listing_id=vs_listing.pk).result == "held"
     assert ListingAttempt.objects.filter(listing=vs_listing).count() == calls
     assert pm.pk
+
+
+def test_scenario_13_withdrawing_is_delisted_only_once_the_marketplace_confirms(api, login, pm_url, vs_url):
+    # given a listing under review on Postmart (which refuses to unlist an item under review)
+    pm_connect(pm_url, area=lao_cai())
+    admin(pm_url, "PUT", "/review-config", mode="manual")
+    product, certificate = ready_product()
+    register_certificate(pm_url, None, certificate)
+    listing = request_listing(api, login, product, "postmart")
+    listing_sync(listing_id=listing.pk)
+    officer = user_with_role(Role.OFFICER, units=[lao_cai()])
+
+    # when the cooperative withdraws it
+    response = login(officer).post(f"/api/v1/listings/{listing.pk}/unlist/")
+
+    # then it is not delisted until the push confirms it; the item is deleted since it cannot be unlisted
+    assert response.status_code == 202 and response.json()["state"] == "pending_review"
+    assert listing_sync(listing_id=listing.pk).result == "pushed"
+    listing.refresh_from_db()
+    assert listing.state == "delisted"
+    items = requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]
+    assert [i["item_status"] for i in items] == ["SELLER_DELETE"]
+
+
+def test_scenario_14_two_workers_pushing_one_listing_make_one_product(
+    api, login, vs_url, live_server, settings, monkeypatch
+):
+    from integrations.tasks import listing_sync_task
+    from tests.conftest import celery_worker
+
+    # given a ready product, and Voso slow to answer creates so that two pushes overlap
+    vs_connect(vs_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(None, vs_url, certificate)
+    admin(vs_url, "POST", "/faults", id="slow", match={"method": "POST", "path": "^/v2/products$"},
+          action={"type": "latency", "ms": 1500})  # fmt: skip
+    listing = request_listing(api, login, product, "voso")  # enqueues one push on commit
+    queue = settings.CHANNEL_QUEUES["voso"]
+    listing_sync_task.apply_async(args=[str(listing.pk)], queue=queue)  # and a second one, as a double click
+    monkeypatch.setenv("MEDIA_ROOT", str(settings.MEDIA_ROOT))
+    monkeypatch.setenv("PHOTO_EXPORT_BASE_URL", live_server.url)
+
+    # when two worker processes take the two pushes at the same time
+    with celery_worker(queue), celery_worker(queue):
+        wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "pending_review", timeout=60)
+        time.sleep(2)  # let the other push finish too
+
+    # then one of them pushed, and Voso holds exactly one product for the listing
+    creates = [r for r in mock_requests(vs_url, "/v2/products") if r["method"] == "POST"]
+    assert len(creates) == 1
+    products = requests.get(f"{vs_url}/__admin/state", timeout=5).json()["products"]
+    assert [p["externalId"] for p in products] == [str(listing.pk)]
+    states = list(Listing.objects.get(pk=listing.pk).events.values_list("to_state", flat=True))
+    assert states.count("submitting") == 1
