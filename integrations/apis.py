@@ -168,25 +168,25 @@ class ProductListingsApi(ScopedQuerysetMixin, generics.GenericAPIView):
 
 class ListingActionApi(ListingViewMixin, generics.GenericAPIView):
     serializer_class = ListingSerializer
-    action = None
+    service = None
 
     @extend_schema(request=None, responses={202: ListingSerializer})
     def post(self, request, pk):
         listing = self.get_object()
-        listing = self.action(listing=listing, actor=request.user)
+        listing = self.service(listing=listing, actor=request.user)
         return Response(ListingSerializer(self.get_queryset().get(pk=listing.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ListingUnlistApi(ListingActionApi):
     """Withdraw from sale; the listing becomes `delisted` once the marketplace confirms."""
 
-    action = staticmethod(services.listing_unlist)
+    service = staticmethod(services.listing_unlist)
 
 
 class ListingRetryApi(ListingActionApi):
     """Try again now (a failed push, or a rejected listing resubmitted as it is)."""
 
-    action = staticmethod(services.listing_retry)
+    service = staticmethod(services.listing_retry)
 
 
 class BulkInput(StrictSerializer):

@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
         "OcopVerificationEnum": "catalog.ocop.models.Verification",
         "GiKindEnum": "catalog.gis.models.GiKind",
         "PhotoRoleEnum": "catalog.photos.models.PhotoRole",
+        "ListingStateEnum": "integrations.models.ListingState",
         "RoleEnum": "marketplace.accounts.models.Role",
         "GiStatusEnum": "catalog.gis.models.GiStatus",
         "GiClaimStatusEnum": "catalog.gis.models.GiClaimStatus",

@@ -300,3 +300,65 @@ def test_scenario_14_two_workers_pushing_one_listing_make_one_product(
     assert [p["externalId"] for p in products] == [str(listing.pk)]
     states = list(Listing.objects.get(pk=listing.pk).events.values_list("to_state", flat=True))
     assert states.count("submitting") == 1
+
+
+def test_scenario_4_an_expired_token_is_renewed_once_and_the_push_goes_on(api, login, pm_url, vs_url):
+    # given both tokens die before the next call (Postmart's refresh token is single-use)
+    pm = pm_connect(pm_url, area=lao_cai())
+    vs = vs_connect(vs_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, vs_url, certificate)
+    admin(pm_url, "POST", "/faults", id="pm", match={"path": "^/api/v2/media_space", "times": 1},
+          action={"type": "expire_token"})  # fmt: skip
+    admin(vs_url, "POST", "/faults", id="vs", match={"path": "^/v2/media", "times": 1}, action={"type": "expire_token"})
+    listings = [request_listing(api, login, product, channel) for channel in ("postmart", "voso")]
+
+    # when each listing is pushed
+    outcomes = [listing_sync(listing_id=listing.pk).result for listing in listings]
+
+    # then one refresh and one login renewed the tokens, and both pushes went through
+    assert outcomes == ["pushed", "pushed"]
+    pm_before, vs_before = pm.token_generation, vs.token_generation
+    pm.refresh_from_db()
+    vs.refresh_from_db()
+    assert (pm.token_generation, vs.token_generation) == (pm_before + 1, vs_before + 1)
+    assert len(mock_requests(pm_url, "/api/v2/auth/access_token/get")) == 1
+    # vs_connect logs in twice (to learn the shop id, then for the connection's token); the renewal is one more
+    assert len(mock_requests(vs_url, "/v2/user/Login")) == 3
+
+
+def test_scenario_5_a_skewed_clock_is_diagnosed_not_retried(api, login, pm_url):
+    # given the marketplace's clock is 15 minutes ahead of ours
+    pm_connect(pm_url, area=lao_cai())
+    product, _certificate = ready_product()
+    listing = request_listing(api, login, product, "postmart")
+    admin(pm_url, "POST", "/clock", offset_s=900)
+
+    # when the listing is pushed
+    outcome = listing_sync(listing_id=listing.pk)
+
+    # then it fails at once with a diagnosis an administrator can act on
+    listing.refresh_from_db()
+    assert outcome.result == "failed" and listing.state == "failed"
+    assert listing.reasons[0]["code"] == "clock_skew" and "NTP" in listing.last_error
+
+
+def test_scenario_12_a_partial_upload_retries_only_the_failed_photo(api, login, pm_url):
+    # given the upload batch fails for its second photo only
+    pm_connect(pm_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, None, certificate)
+    admin(pm_url, "POST", "/faults", id="partial", match={"path": "^/api/v2/media_space/upload_image$", "times": 1},
+          action={"type": "partial_batch", "fail_indices": [1]})  # fmt: skip
+    listing = request_listing(api, login, product, "postmart")
+
+    # when the push meets it, then retries
+    first = listing_sync(listing_id=listing.pk)
+    second = listing_sync(listing_id=listing.pk)
+
+    # then the retry uploads just the one photo that failed, and the item has all four
+    assert (first.result, second.result) == ("retry", "pushed")
+    uploads = [r for r in mock_requests(pm_url, "/api/v2/media_space/upload_image") if r["status"] == 200]
+    assert len(uploads) == 2
+    items = requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]
+    assert len(items[0]["image"]["image_id_list"]) == 4
