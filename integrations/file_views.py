@@ -2,7 +2,7 @@
 
 from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from catalog.photos.models import PhotoStatus, ProductPhoto
@@ -14,8 +14,6 @@ LINK_MAX_AGE_S = 86400
 
 
 def photo_export(request, token: str):
-    from django.http import JsonResponse
-
     try:
         value = TimestampSigner(salt=EXPORT_URL_SALT).unsign(token, max_age=LINK_MAX_AGE_S)
         photo_id, name = value.split(":", 1)

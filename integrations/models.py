@@ -242,18 +242,3 @@ class InboundEvent(models.Model):
 
     def __str__(self):
         return f"{self.source}:{self.dedupe_key}"
-
-
-class SyncCursor(models.Model):
-    """Where a poller stopped, per connection (item review polling, lost pushes, order feeds)."""
-
-    connection = models.ForeignKey(ChannelConnection, on_delete=models.CASCADE, related_name="cursors")
-    name = models.CharField(max_length=40)
-    value = models.CharField(max_length=200, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["connection", "name"], name="sync_cursor_unique")]
-
-    def __str__(self):
-        return f"{self.name}={self.value}"

@@ -35,21 +35,22 @@ def _json(body: bytes) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _first_time(source: str, key: str, payload: dict) -> bool:
-    try:
-        with transaction.atomic():
-            InboundEvent.objects.create(source=source, dedupe_key=key[:200], payload=payload)
-    except IntegrityError:
-        return False
-    return True
-
-
-def _apply(connection: ChannelConnection, item, source: str) -> None:
-    listing = Listing.objects.filter(connection=connection, external_id=item.external_id).first()
-    if listing is None:
-        logger.info("%s event for an item we do not know: %s", source, item.external_id)
-        return
-    listing_apply_remote(listing=listing, item=item, source=source)
+def _receive(connection: ChannelConnection, source: str, key: str, payload: dict, item) -> None:
+    """Record the event and apply it in one transaction: a failure leaves neither, so the marketplace's retry
+    is applied rather than taken for a duplicate. A duplicate is recorded already and changes nothing."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                InboundEvent.objects.create(source=source, dedupe_key=key[:200], payload=payload)
+        except IntegrityError:
+            return
+        if item is None:
+            return
+        listing = Listing.objects.filter(connection=connection, external_id=item.external_id).first()
+        if listing is None:
+            logger.info("%s event for an item we do not know: %s", source, item.external_id)
+            return
+        listing_apply_remote(listing=listing, item=item, source=source)
 
 
 def postmart_callback_url() -> str:
@@ -84,10 +85,7 @@ def postmart_webhook(request):
         return _error(401, "bad_signature", _("The signature does not match."))
     if payload.get("code") == pm.CODE_VERIFY:
         return HttpResponse(status=204)
-    if _first_time("postmart", pm.dedupe_key(payload), payload):
-        item = pm.item_from_push(payload)
-        if item is not None:
-            _apply(connection, item, "push")
+    _receive(connection, "postmart", pm.dedupe_key(payload), payload, pm.item_from_push(payload))
     return HttpResponse(status=204)
 
 
@@ -107,8 +105,5 @@ def voso_webhook(request):
     event_id = str(payload.get("eventId") or request.headers.get("X-Voso-Event-Id") or "")
     if not event_id:
         return _error(400, "missing_event_id", _("The event has no id."))
-    if _first_time("voso", event_id, payload):
-        item = vs.item_from_event(payload)
-        if item is not None:
-            _apply(connection, item, "webhook")
+    _receive(connection, "voso", event_id, payload, vs.item_from_event(payload))
     return HttpResponse(status=204)

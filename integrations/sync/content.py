@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Sku
-from catalog.ocop.models import OcopCertificate
 from catalog.ocop.selectors import certificates_counting
 from catalog.photos.models import PhotoRole, PhotoStatus, ProductPhoto
 from marketplace.core.errors import ServiceError
@@ -150,7 +149,3 @@ def listing_content(*, listing: Listing) -> ListingContent:
         ingredients=product.ingredients,
         visible=listing.wanted_visible,
     )
-
-
-def certificate_for_registry(certificate: OcopCertificate) -> dict:
-    return {"number": certificate.certificate_number or certificate.decision_number, "star": certificate.star}

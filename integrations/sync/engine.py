@@ -25,9 +25,7 @@ from marketplace.core.errors import ServiceError
 
 from ..adapters.base import (
     AuthExpired,
-    AuthFailed,
     ChannelError,
-    Invalid,
     ItemLocked,
     QuotaExceeded,
     RateLimited,
@@ -130,7 +128,7 @@ def _sync_guarded(listing: Listing) -> Outcome:
     except ItemLocked as exc:
         listing_transition(listing=listing, to=S.LOCKED, note=exc.code, force=True)
         return Outcome("held", detail=exc.code)
-    except (Invalid, AuthFailed, ChannelError) as exc:
+    except ChannelError as exc:  # Invalid, AuthFailed, clock skew…: a person must act
         _fail(listing, exc)
         return Outcome("failed", detail=exc.code)
     except ServiceError as exc:

@@ -16,7 +16,8 @@ from .sessions import connection_fresh, connection_token_renew, session_for
 WEBHOOK_GRACE = timedelta(minutes=30)
 
 
-def _with_token(connection: ChannelConnection, call):
+def with_fresh_token(connection: ChannelConnection, call):
+    """Run `call(session)` with a valid token, renewing it once (for all workers) if the marketplace says no."""
     connection = connection_fresh(connection)
     try:
         return call(session_for(connection))
@@ -44,7 +45,9 @@ def listings_poll_reviews(*, channel: str | None = None, connection_ids=None) ->
             continue
         adapter = adapter_for(connection.channel)
         ids = list(by_external)
-        items = _with_token(connection, lambda session, adapter=adapter, ids=ids: adapter.fetch_status(session, ids))
+        items = with_fresh_token(
+            connection, lambda session, adapter=adapter, ids=ids: adapter.fetch_status(session, ids)
+        )
         for item in items:
             if item.external_id in by_external:
                 changed += listing_apply_remote(listing=by_external[item.external_id], item=item, source="poll")

@@ -7,7 +7,7 @@ import logging
 from ..adapters.registry import adapter_for
 from ..models import ChannelConnection, Listing
 from .engine import listing_apply_remote
-from .polling import _with_token
+from .polling import with_fresh_token
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def listings_reconcile(*, connection_ids=None) -> dict:
         connections = connections.filter(pk__in=connection_ids)
     for connection in connections:
         adapter = adapter_for(connection.channel)
-        remote = _with_token(connection, adapter.list_items)
+        remote = with_fresh_token(connection, adapter.list_items)
         listings = list(Listing.objects.filter(connection=connection))
         by_external = {listing.external_id: listing for listing in listings if listing.external_id}
         unbound = {listing.seller_sku: listing for listing in listings if not listing.external_id}

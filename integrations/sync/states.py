@@ -27,12 +27,10 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 # States from which nothing is pushed automatically.
 HOLD = {S.LOCKED, S.DRAFT}
-# States in which a listing exists on the marketplace.
-ON_MARKETPLACE = {S.PENDING_REVIEW, S.LIVE, S.UNLISTED, S.REJECTED, S.TAKEN_DOWN, S.LOCKED}
 
 
 class IllegalTransition(Exception):
-    pass
+    """A move the state machine does not allow (a bug in the caller, never a marketplace's answer)."""
 
 
 def listing_transition(

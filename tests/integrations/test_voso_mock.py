@@ -1,103 +1,32 @@
 """The Voso-like mock marketplace (integrations/mocks/voso), tested over HTTP with a frozen virtual clock."""
 
-import datetime as dt
 import hashlib
 import hmac
 import json
 import socket
-import struct
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from integrations.mocks.voso import create_app
 from integrations.mocks.voso.__main__ import main as voso_main
+from tests.integrations.voso_support import (  # re-exported for the other Voso test files
+    PASSWORD,
+    T0,
+    USERNAME,
+    login,
+    make_client,
+    migrate,
+    png,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-# 2026-03-10 10:00 in Asia/Ho_Chi_Minh (03:00 UTC)
-T0 = dt.datetime(2026, 3, 10, 3, 0, tzinfo=dt.UTC).timestamp()
-USERNAME, PASSWORD = "htx-meovac", "matong-2025"
 ENVELOPE_KEYS = {"status", "error", "code", "message", "data", "requestId"}
-
-
-def png(width: int, height: int, tag: str = "") -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + b"\x00" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-        + chunk(b"tEXt", b"tag\x00" + tag.encode())
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-async def _image_handler(request: web.Request) -> web.Response:
-    w, h = int(request.match_info["w"]), int(request.match_info["h"])
-    return web.Response(body=png(w, h, request.match_info["tag"]), content_type="image/png")
-
-
-async def _text_handler(request: web.Request) -> web.Response:
-    return web.Response(text="not an image")
-
-
-@pytest.fixture
-async def image_server(aiohttp_server):
-    app = web.Application()
-    app.router.add_get("/img/{w:\\d+}x{h:\\d+}/{tag}.png", _image_handler)
-    app.router.add_get("/text", _text_handler)
-    return await aiohttp_server(app)
-
-
-async def make_client(aiohttp_client, seed: int = 0):
-    client = await aiohttp_client(create_app(seed=seed, time_scale=1.0))
-    resp = await client.post("/__admin/clock", json={"freeze_at": T0})
-    assert resp.status == 200
-    # Most tests send many calls at one frozen instant: lift the per-token limits (the rate-limit test restores them).
-    resp = await client.put("/__admin/limits", json={"rate_per_s": 1000, "migrate_per_s": 1000})
-    assert resp.status == 200
-    return client
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await make_client(aiohttp_client)
-
-
-async def login(client, username: str = USERNAME, password: str = PASSWORD) -> str:
-    resp = await client.post("/v2/user/Login", json={"USERNAME": username, "PASSWORD": password})
-    assert resp.status == 200, await resp.text()
-    return (await resp.json())["data"]["token"]
-
-
-@pytest.fixture
-async def token(client):
-    return await login(client)
-
-
-async def migrate(client, token: str, urls: list[str]) -> dict:
-    resp = await client.post("/v2/media/migrate", json={"urls": urls}, headers={"Token": token})
-    assert resp.status == 202, await resp.text()
-    batch_id = (await resp.json())["data"]["batchId"]
-    await client.post("/__admin/tick", json={"seconds": 1})
-    resp = await client.get(f"/v2/media/migrate/{batch_id}", headers={"Token": token})
-    return (await resp.json())["data"]
-
-
-@pytest.fixture
-async def cdn_urls(client, token, image_server):
-    data = await migrate(client, token, [str(image_server.make_url(f"/img/600x600/p{i}.png")) for i in range(3)])
-    assert all(r["ok"] for r in data["results"]), data
-    return [r["url"] for r in data["results"]]
 
 
 def product_body(images: list[str], **overrides) -> dict:

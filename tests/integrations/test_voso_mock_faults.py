@@ -13,40 +13,15 @@ from aiohttp import web
 from tests.integrations.test_voso_mock import (
     PASSWORD,
     USERNAME,
-    _image_handler,
     create,
     get_product,
     login,
-    make_client,
     migrate,
     product_body,
     verify,
 )
 
 TOLERANCE_S = 300  # what §3 tells receivers to accept between t= and their clock
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await make_client(aiohttp_client)
-
-
-@pytest.fixture
-async def token(client):
-    return await login(client)
-
-
-@pytest.fixture
-async def image_server(aiohttp_server):
-    app = web.Application()
-    app.router.add_get("/img/{w:\\d+}x{h:\\d+}/{tag}.png", _image_handler)
-    return await aiohttp_server(app)
-
-
-@pytest.fixture
-async def cdn_urls(client, token, image_server):
-    data = await migrate(client, token, [str(image_server.make_url(f"/img/600x600/f{i}.png")) for i in range(3)])
-    return [r["url"] for r in data["results"]]
 
 
 async def add_fault(client, rule: dict) -> dict:

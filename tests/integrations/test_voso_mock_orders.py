@@ -9,12 +9,9 @@ from aiohttp import web
 
 from tests.integrations.test_voso_mock import (
     T0,
-    _image_handler,
     create,
     get_product,
     login,
-    make_client,
-    migrate,
     product_body,
     verify,
 )
@@ -44,29 +41,6 @@ def iso(epoch: float) -> str:
 def iso_ms(epoch: float) -> str:
     """How the mock writes instants: UTC, milliseconds, Z."""
     return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await make_client(aiohttp_client)
-
-
-@pytest.fixture
-async def token(client):
-    return await login(client)
-
-
-@pytest.fixture
-async def image_server(aiohttp_server):
-    app = web.Application()
-    app.router.add_get("/img/{w:\\d+}x{h:\\d+}/{tag}.png", _image_handler)
-    return await aiohttp_server(app)
-
-
-@pytest.fixture
-async def cdn_urls(client, token, image_server):
-    data = await migrate(client, token, [str(image_server.make_url(f"/img/600x600/o{i}.png")) for i in range(3)])
-    return [r["url"] for r in data["results"]]
 
 
 async def active_product(client, token: str, cdn_urls: list[str], **overrides) -> dict:
