@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/packa
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: run test install setup messages lint format lock bench bench-photos bench-products clean
+.PHONY: run test install setup messages lint format lock bench bench-photos bench-products bench-listings bench-kpi clean
 
 run: setup
 	@echo ""
@@ -45,6 +45,8 @@ setup: install messages
 	$(MANAGE) load_channel_reference
 	$(MANAGE) load_demo_data
 	$(MANAGE) load_demo_catalog
+	$(MANAGE) load_demo_orders
+	$(MANAGE) storefront_setup --demo
 
 lint: install
 	$(BIN)/ruff check .
@@ -71,6 +73,15 @@ bench-photos: install
 # Benchmark: the product list with 100,000 products on PostgreSQL, against hand-written SQL.
 bench-products: install
 	$(BIN)/python -m tests.bench.bench_product_list
+
+# Benchmark: 1,000 ready listings pushed to each mock marketplace at 50 req/s (PostgreSQL, Redis, real workers).
+bench-listings: install
+	$(BIN)/python -m tests.bench.bench_listings
+
+# Benchmark: the KPI endpoints on a national data set (20,000 products, 2,000,000 order lines) on PostgreSQL,
+# beside SELECT count(*) over the products; and the rollup refresh after 10,000 new order lines.
+bench-kpi: install
+	$(BIN)/python -m tests.bench.bench_kpi
 
 clean:
 	rm -rf $(VENV) var

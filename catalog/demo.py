@@ -1,27 +1,42 @@
 """A realistic, fictional demo catalogue for old Yên Bái: producers of every kind across former districts,
 products typical of the province, OCOP certificates of every star (some expired, some expiring soon).
 
+A handful of products are then made ready for the marketplaces (demo_catalog_showcase): generated photos,
+a food-safety paper, ingredients and storage, an officer's approval. The rest keep their gaps, for the
+readiness page.
+
 Deterministic (a fixed seed) and idempotent: rerunning finds what it made by name and makes nothing twice.
 No real person's data: names are invented; tax ids are well-formed but fictional.
 """
 
+import hashlib
+import io
 import random
 from datetime import timedelta
 
+import numpy as np
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 from stdnum.vn import mst
 
 from marketplace.core.errors import ServiceError
 from marketplace.places.models import AdministrativeUnit, CodeSystem, Level
 
+from .documents.models import Document
+from .documents.services import document_create
 from .gis.models import GeographicalIndication, GiClaim
 from .gis.services import gi_claim_create
-from .models import Producer, ProducerKind, ProducerMembership, Product, ProductSet
+from .models import Producer, ProducerKind, ProducerMembership, Product, ProductSet, ProductStatus
 from .ocop.models import OcopCertificate
+from .ocop.selectors import certificates_counting
 from .ocop.services import ocop_certificate_create, ocop_certificate_verify
-from .services import producer_create, product_create, sku_create
+from .photos.services import photo_upload
+from .photos.tasks import photo_process_task
+from .readiness import FOOD_SAFETY_TYPES, readiness_refresh
+from .services import producer_create, product_create, product_status_change, product_update, sku_create
 
 # Former district code → (products typical of it: (name, product set number, price in đồng, net g or ml)).
 DISTRICTS = {
@@ -204,3 +219,106 @@ def _certificate(product: Product, rng: random.Random, today) -> int:
     if verified < 0.8:
         ocop_certificate_verify(certificate=certificate, officer=None, decision="verified")
     return 1
+
+
+# The products made ready for Postmart and Voso, by the start of their name: (ingredients, how to store it).
+# Each is the first demo product of that name holding a verified certificate valid today; all are foods whose
+# OCOP product set both marketplaces map to a category (integrations/data/category_mappings.json).
+SHOWCASE = {
+    "Quế Văn Yên thanh": ("Vỏ quế Văn Yên phơi khô", "Nơi khô ráo, thoáng mát, tránh ẩm"),
+    "Măng tre Bát Độ sấy khô": ("Măng tre Bát Độ thái lát, sấy khô", "Nơi khô ráo, đóng kín túi sau khi mở"),
+    "Chè Shan tuyết Suối Giàng": ("Búp chè Shan tuyết cổ thụ Suối Giàng", "Nơi khô ráo, tránh ánh nắng và mùi lạ"),
+    "Gạo nếp Tú Lệ": ("Gạo nếp Tú Lệ", "Nơi khô ráo, thoáng mát, tránh côn trùng"),
+    "Mật ong hoa bạc hà Mù Cang Chải": ("Mật ong hoa bạc hà nguyên chất", "Đậy kín nắp, để nơi thoáng mát"),
+    "Miến dong Lục Yên": ("Tinh bột dong riềng Lục Yên", "Nơi khô ráo, thoáng mát"),
+    "Chè Shan Khánh Hòa Lục Yên": ("Búp chè Shan tuyết Khánh Hòa", "Nơi khô ráo, tránh ánh nắng và mùi lạ"),
+    "Chè Hán Đà": ("Búp chè xanh Hán Đà", "Nơi khô ráo, tránh ánh nắng và mùi lạ"),
+}
+# Both marketplaces want at least 3 photos, a front and a back label among them (catalog/data/channel_profiles.json).
+SHOWCASE_PHOTO_ROLES = ("front", "label_back", "packaging", "in_use")
+SHOWCASE_PHOTO_PX = 720  # over the 500 px a front or label photo needs, small enough to process in a blink
+
+
+def demo_catalog_showcase() -> int:
+    """Make the SHOWCASE products ready for both marketplaces and approved, as a producer and an officer would
+    through the API: photos through the real upload and processing pipeline, a food-safety self-declaration,
+    ingredients and storage. Idempotent: only what is missing is added. Returns how many products it changed."""
+    today = timezone.localdate()
+    changed = 0
+    for prefix, (ingredients, storage) in SHOWCASE.items():
+        product = (
+            Product.objects.filter(name__startswith=prefix, pk__in=certificates_counting(on=today).values("product_id"))
+            .order_by("pk")
+            .first()
+        )
+        if product is not None:
+            changed += _showcase_product(product, ingredients=ingredients, storage=storage)
+    return changed
+
+
+@transaction.atomic
+def _showcase_product(product: Product, *, ingredients: str, storage: str) -> bool:
+    wanted = {"ingredients": ingredients, "storage": storage}
+    changes = {name: value for name, value in wanted.items() if not getattr(product, name)}
+    if changes:
+        product = product_update(product=product, **changes)
+    roles = set(product.photos.values_list("role", flat=True))
+    missing_roles = [role for role in SHOWCASE_PHOTO_ROLES if role not in roles]
+    for role in missing_roles:
+        photo = photo_upload(product=product, image=_demo_photo(f"{product.pk}:{role}"), role=role)
+        # Processed here rather than by the images worker, which is not running yet during `make run`'s setup:
+        # the products must be ready before the marketplaces are connected. The task queued on commit then
+        # finds the photo done and does nothing.
+        photo_process_task(photo.pk)
+    has_paper = Document.objects.filter(product=product, doc_type__in=FOOD_SAFETY_TYPES).exists()
+    if not has_paper:
+        document_create(
+            producer=product.producer, product=product, doc_type="food_safety_self_declaration",
+            file=_demo_paper(str(product.pk)), issuer=product.producer.legal_name,
+            issued_on=timezone.localdate() - timedelta(days=120),
+        )  # fmt: skip
+    approving = product.status != ProductStatus.APPROVED
+    if product.status == ProductStatus.DRAFT:
+        product = product_status_change(product=product, to=ProductStatus.SUBMITTED, is_officer=False)
+    if product.status == ProductStatus.SUBMITTED:
+        product = product_status_change(product=product, to=ProductStatus.APPROVED, is_officer=True)
+    readiness_refresh(product=product)
+    return bool(changes or missing_roles or not has_paper or approving)
+
+
+def _rng_seed(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _demo_photo(seed: str) -> SimpleUploadedFile:
+    """A photo-like JPEG of its own: coloured shapes over grain. Distinct enough that no two are near-duplicates
+    (perceptual hash), grainy enough not to look blurry, mid-toned so as to look neither dark nor bright."""
+    size = SHOWCASE_PHOTO_PX
+    rng = random.Random(seed)
+    grain = np.random.default_rng(_rng_seed(seed)).normal(0, 28, (size, size, 3))
+    background = np.array([rng.randrange(80, 190) for _ in range(3)], dtype=np.float64)
+    image = Image.fromarray(np.clip(background + grain, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x, y = rng.randrange(size), rng.randrange(size)
+        box = [x, y, x + rng.randrange(40, 280), y + rng.randrange(40, 280)]
+        colour = tuple(rng.randrange(30, 230) for _ in range(3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return SimpleUploadedFile(f"demo-{seed.replace(':', '-')}.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def _demo_paper(seed: str) -> SimpleUploadedFile:
+    """A one-page PDF that looks like a scanned form (grey lines for text: no font on every machine has the
+    Vietnamese letters)."""
+    rng = random.Random(seed)
+    page = Image.new("L", (595, 842), 250)  # A4 at 72 dpi
+    draw = ImageDraw.Draw(page)
+    draw.rectangle([150, 60, 445, 78], fill=60)  # the title
+    for line in range(30):
+        y = 120 + line * 22
+        draw.rectangle([60, y, 60 + rng.randrange(200, 475), y + 8], fill=rng.randrange(90, 150))
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF", resolution=72)
+    return SimpleUploadedFile(f"tu-cong-bo-{seed}.pdf", buffer.getvalue(), content_type="application/pdf")

@@ -93,9 +93,16 @@ class ListingSerializer(serializers.ModelSerializer):
 class ListingDetailSerializer(ListingSerializer):
     history = EventSerializer(source="events", many=True)
     attempts = AttemptSerializer(many=True)
+    sales = serializers.SerializerMethodField(help_text=_("What the listing has sold (orders not cancelled)."))
 
     class Meta(ListingSerializer.Meta):
-        fields = [*ListingSerializer.Meta.fields, "history", "attempts"]
+        fields = [*ListingSerializer.Meta.fields, "history", "attempts", "sales"]
+
+    def get_sales(self, listing) -> dict:
+        from sales.selectors import listing_sales_metrics
+
+        metrics = listing_sales_metrics(listing_id=listing.pk)
+        return {**metrics, "gmv_display": vnd_format(metrics["gmv_vnd"])}
 
 
 class ListingFilter(filters.FilterSet):

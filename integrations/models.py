@@ -13,6 +13,8 @@ from .crypto import EncryptedJSONField, EncryptedTextField
 class MarketChannel(models.TextChoices):
     POSTMART = "postmart", "Postmart"
     VOSO = "voso", "Voso"
+    # The province's own floor: listed here like a marketplace, published by a local adapter, paid with Stripe.
+    STOREFRONT = "storefront", _("Province storefront")
 
 
 class ConnectionKind(models.TextChoices):
@@ -114,6 +116,9 @@ class Listing(models.Model):
     seller_sku = models.CharField(max_length=64)
     remote_status = models.CharField(max_length=24, blank=True)
     remote_version = models.PositiveIntegerField(null=True, blank=True)
+    # Last time the channel itself told us the item's status (push answer, poll, webhook, reconciliation). The
+    # KPI counts a listing as live only while this is recent (domain.md §6: unconfirmed for 7 days = unknown).
+    remote_confirmed_at = models.DateTimeField(null=True, blank=True)
     reasons = models.JSONField(default=list, blank=True, help_text="[{code, message, field}] from the marketplace")
     # What the listing should be (desired) and what the marketplace was last told (applied)
     wanted_visible = models.BooleanField(default=True)
@@ -131,6 +136,8 @@ class Listing(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Set by a push that found the lease taken: the holder looks again before it lets go (engine.listing_sync).
+    resync_wanted = models.BooleanField(default=False)
     bulk = models.ForeignKey("BulkPush", null=True, blank=True, on_delete=models.SET_NULL, related_name="listings")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -230,15 +237,34 @@ class BulkPush(models.Model):
 
 
 class InboundEvent(models.Model):
-    """A webhook or push already applied: at-least-once delivery means the same one comes again."""
+    """The inbox: a webhook or push stored raw before it is acknowledged, then applied by a task.
+
+    At-least-once delivery means the same one comes again: `dedupe_key` is the channel's event id where it
+    has one (Voso, Stripe), else a digest of the body (Postmart sends no id)."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
 
     source = models.CharField(max_length=16)
     dedupe_key = models.CharField(max_length=200)
+    connection = models.ForeignKey(
+        ChannelConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_events"
+    )
     received_at = models.DateTimeField(auto_now_add=True)
+    headers = models.JSONField(default=dict, blank=True)
     payload = models.JSONField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While it is being applied: a lease; after a retryable failure: when to try again (integrations/inbox.py).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "dedupe_key"], name="inbound_event_unique")]
+        indexes = [models.Index(fields=["state", "received_at"])]
 
     def __str__(self):
         return f"{self.source}:{self.dedupe_key}"

@@ -1,11 +1,17 @@
 """Thin tasks: load by id, call the engine, retry only what it says is retryable, when it says."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from .sync.engine import listing_sync
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=240, time_limit=300)
+# A dropped database connection is worth a few quick retries; anything else the engine has already classified.
+@shared_task(
+    bind=True, acks_late=True, max_retries=None, soft_time_limit=240, time_limit=300,
+    autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, retry_jitter=True,
+    retry_kwargs={"max_retries": 5},
+)  # fmt: skip
 def listing_sync_task(self, listing_id: str) -> str:
     outcome = listing_sync(listing_id=listing_id)
     if outcome.result == "retry":
@@ -33,3 +39,31 @@ def listings_reconcile_task() -> dict:
     from .sync.reconcile import listings_reconcile
 
     return listings_reconcile()
+
+
+# The inbox (integrations/inbox.py): one task per stored webhook or push, on the channel's queue.
+@shared_task(
+    bind=True, acks_late=True, max_retries=None, soft_time_limit=60, time_limit=90,
+    autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, retry_jitter=True,
+    retry_kwargs={"max_retries": 5},
+)  # fmt: skip
+def inbound_event_process_task(self, event_id: int) -> str:
+    from .inbox import inbound_event_process
+
+    outcome = inbound_event_process(event_id=event_id)
+    if outcome.result == "retry":
+        # The inbox counts the attempts and marks the event failed after the last one.
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def inbound_events_process_pending_task() -> int:
+    """Backstop: events whose task was lost or whose worker died (fresh ones are left to their own task)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .inbox import inbound_events_process_pending
+
+    return inbound_events_process_pending(received_before=timezone.now() - timedelta(minutes=1))

@@ -1,12 +1,12 @@
-"""Inbound webhooks: verify, deduplicate, apply. Views stay thin; the rules live in adapters/*/webhooks.py."""
+"""Inbound webhooks: verify, store in the inbox, acknowledge at once. A task applies them (integrations/inbox.py);
+the signature rules live in adapters/*/webhooks.py."""
 
 from __future__ import annotations
 
 import json
-import logging
+import time
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,10 +17,11 @@ from marketplace.core.errors import error_body
 
 from .adapters.postmart import webhooks as pm
 from .adapters.voso import webhooks as vs
-from .models import ChannelConnection, InboundEvent, Listing
-from .sync.engine import listing_apply_remote
+from .inbox import inbound_event_receive
+from .models import ChannelConnection
 
-logger = logging.getLogger(__name__)
+# A push older (or newer) than this is a replay or a clock problem: refused, so the marketplace retries it.
+POSTMART_TOLERANCE_S = 300
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -35,32 +36,19 @@ def _json(body: bytes) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _receive(connection: ChannelConnection, source: str, key: str, payload: dict, item) -> None:
-    """Record the event and apply it in one transaction: a failure leaves neither, so the marketplace's retry
-    is applied rather than taken for a duplicate. A duplicate is recorded already and changes nothing."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                InboundEvent.objects.create(source=source, dedupe_key=key[:200], payload=payload)
-        except IntegrityError:
-            return
-        if item is None:
-            return
-        listing = Listing.objects.filter(connection=connection, external_id=item.external_id).first()
-        if listing is None:
-            logger.info("%s event for an item we do not know: %s", source, item.external_id)
-            return
-        listing_apply_remote(listing=listing, item=item, source=source)
-
-
 def postmart_callback_url() -> str:
     return settings.WEBHOOK_BASE_URL.rstrip("/") + reverse("webhook-postmart")
+
+
+def _acknowledged() -> HttpResponse:
+    # 2xx with an empty body: Postmart counts a non-empty one as a failure and sends the push again.
+    return HttpResponse(status=204)
 
 
 @csrf_exempt
 @require_POST
 def postmart_webhook(request):
-    """Postmart pushes. Acknowledged with an empty 2xx body: a non-empty one counts as a failure there."""
+    """Postmart pushes (no message id: deduplicated on code, shop and data), acknowledged with an empty body."""
     payload = _json(request.body)
     if payload is None:
         return _error(400, "invalid_json", _("The body is not a JSON object."))
@@ -83,10 +71,16 @@ def postmart_webhook(request):
     )
     if connection is None:
         return _error(401, "bad_signature", _("The signature does not match."))
+    stamp = payload.get("timestamp")
+    if not isinstance(stamp, int) or abs(time.time() - stamp) > POSTMART_TOLERANCE_S:
+        return _error(401, "stale_timestamp", _("The push is too old or its time is missing."))
     if payload.get("code") == pm.CODE_VERIFY:
-        return HttpResponse(status=204)
-    _receive(connection, "postmart", pm.dedupe_key(payload), payload, pm.item_from_push(payload))
-    return HttpResponse(status=204)
+        return _acknowledged()
+    inbound_event_receive(
+        source="postmart", key=pm.dedupe_key(payload), payload=payload, connection=connection,
+        headers={"timestamp": stamp},
+    )  # fmt: skip
+    return _acknowledged()
 
 
 @csrf_exempt
@@ -105,5 +99,8 @@ def voso_webhook(request):
     event_id = str(payload.get("eventId") or request.headers.get("X-Voso-Event-Id") or "")
     if not event_id:
         return _error(400, "missing_event_id", _("The event has no id."))
-    _receive(connection, "voso", event_id, payload, vs.item_from_event(payload))
+    inbound_event_receive(
+        source="voso", key=event_id, payload=payload, connection=connection,
+        headers={"X-Voso-Event-Id": request.headers.get("X-Voso-Event-Id", "")},
+    )  # fmt: skip
     return HttpResponse(status=204)

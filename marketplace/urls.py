@@ -9,6 +9,7 @@ from marketplace.accounts import apis as accounts
 from marketplace.core.errors import api_not_found
 from marketplace.core.views import healthz, readyz
 from marketplace.places import apis as places
+from storefront import webhooks as storefront_webhooks
 
 
 class CodeSystemConverter:
@@ -66,12 +67,17 @@ urlpatterns = [
     path("api/v1/", include("catalog.gis.urls")),
     path("api/v1/", include("catalog.photos.urls")),
     path("api/v1/", include("integrations.urls")),
+    path("api/v1/", include("kpi.urls")),
+    path("api/v1/", include("storefront.api_urls")),
+    path("api/v1/", include("sales.urls")),
     path("webhooks/postmart/", integration_webhooks.postmart_webhook, name="webhook-postmart"),
     path("webhooks/voso/", integration_webhooks.voso_webhook, name="webhook-voso"),
+    path("webhooks/stripe/", storefront_webhooks.stripe_webhook, name="webhook-stripe"),
     path("exports/photos/<str:token>/", integration_files.photo_export, name="photo-export"),
     # Anything else under /api/ answers the API's JSON 404, never Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("cua-hang/", include("storefront.urls")),  # the province storefront (public pages)
     path("", include("frontend.urls")),
 ]
 

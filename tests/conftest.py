@@ -114,3 +114,40 @@ def images_worker():
     """A worker on the "images" queue, where photo processing is routed."""
     with celery_worker("images") as process:
         yield process
+
+
+# The mock marketplaces as real processes (one per test module), for the listing and order scenarios.
+@pytest.fixture(scope="module")
+def pm_url():
+    from tests.integrations.marketplaces import mock_process
+
+    with mock_process("integrations.mocks.postmart") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def vs_url():
+    from tests.integrations.marketplaces import mock_process
+
+    with mock_process("integrations.mocks.voso") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_marketplaces(pm_url, vs_url, settings, live_server):
+    """Both mocks reset, reviews decided at once, and the service pointed at this test's server and queues."""
+    from tests.integrations.marketplaces import admin
+
+    # transaction=True tests start from an empty database (live_server and the webhooks need commits)
+    for command in ("load_admin_units", "load_catalog_reference", "load_channel_reference"):
+        call_command(command, verbosity=0)
+    admin(pm_url, "POST", "/reset")
+    admin(vs_url, "POST", "/reset")
+    # Decide reviews at once (the delays are what time_scale shrinks; here they would only slow the test).
+    admin(pm_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
+    admin(vs_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
+    settings.PHOTO_EXPORT_BASE_URL = settings.WEBHOOK_BASE_URL = live_server.url
+    # Queues of this test only: no worker takes its tasks, and nothing another test left can run here; the tests
+    # apply the inbox themselves (wait_for).
+    suffix = uuid.uuid4().hex[:8]
+    settings.CHANNEL_QUEUES = {"postmart": f"test-pm-{suffix}", "voso": f"test-vs-{suffix}"}

@@ -75,6 +75,10 @@ class NotFound(ChannelError):
     """The item is gone on the marketplace."""
 
 
+class CursorExpired(ChannelError):
+    """A change-feed cursor is too old for the marketplace (Voso's 410): resynchronise by search, start afresh."""
+
+
 # ----------------------------------------------------------------------------------------------- values
 @dataclass(frozen=True)
 class Reason:
@@ -193,9 +197,10 @@ class Session:
     token: str = ""
     record: Callable[[CallRecord], None] = lambda record: None
     throttle: Callable[[str], None] = lambda bucket: None
-    image_cache_get: Callable[[str], str | None] = lambda sha: None
-    image_cache_put: Callable[[str, str], None] = lambda sha, ref: None
-    image_cache_drop: Callable[[str], None] = lambda sha: None
+    # The shop's copies of our photos by sha256 (Postmart image ids, Voso CDN URLs), read and written in batches.
+    image_cache_get: Callable[[list[str]], dict[str, str]] = lambda shas: {}
+    image_cache_put: Callable[[dict[str, str]], None] = lambda refs: None
+    image_cache_drop: Callable[[list[str]], None] = lambda shas: None
 
 
 @dataclass(frozen=True)
@@ -207,12 +212,20 @@ class TokenGrant:
 
 @dataclass(frozen=True)
 class RemoteOrder:
+    """An order as the marketplace sees it. `status` is the channel's own word (sales maps it); `lines` are
+    {external_item_id, listing_id?, seller_sku, name?, quantity, unit_price_vnd}; times are epoch seconds."""
+
     external_id: str
     status: str
     updated_at: int
     total_vnd: int
     lines: tuple[dict, ...]
     payment_method: str = ""
+    created_at: int | None = None
+    # The channel's ordering of its news about the order (Voso's version); None where it has none (Postmart).
+    version: int | None = None
+    buyer_name: str = ""  # masked by the marketplaces
+    buyer_province_code: str = ""
 
 
 class Adapter(Protocol):
@@ -224,7 +237,11 @@ class Adapter(Protocol):
 
     def refresh(self, session: Session, refresh_token: str) -> TokenGrant: ...
 
-    def publish(self, session: Session, content: ListingContent, *, idempotency_key: str) -> PublishResult: ...
+    # `retrying`: an earlier attempt may have created the item before its answer was lost; look for it first
+    # where the channel has no idempotency key.
+    def publish(
+        self, session: Session, content: ListingContent, *, idempotency_key: str, retrying: bool = False
+    ) -> PublishResult: ...
 
     def update_content(
         self, session: Session, external_id: str, content: ListingContent, *, version: int | None

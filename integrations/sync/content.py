@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -53,16 +54,20 @@ def _image(photo: ProductPhoto, channel: str) -> ListingImage | None:
     )
 
 
-def _photos(listing: Listing) -> list[ListingImage]:
-    photos = ProductPhoto.objects.filter(product_id=listing.product_id, status=PhotoStatus.READY).exclude(
-        role=PhotoRole.CERTIFICATE
-    )
+def _photos(listing: Listing) -> tuple[list[ListingImage], ListingImage | None]:
+    """The product's ready photos in channel order, and the scan of its OCOP certificate if one was taken."""
+    photos = list(ProductPhoto.objects.filter(product_id=listing.product_id, status=PhotoStatus.READY))
     rank = {role: index for index, role in enumerate(ROLE_ORDER)}
-    ordered = sorted(photos, key=lambda p: (not p.is_primary, rank.get(p.role, len(rank)), p.position, p.pk))
-    return [image for photo in ordered if (image := _image(photo, listing.channel))]
+    ordered = sorted(
+        (p for p in photos if p.role != PhotoRole.CERTIFICATE),
+        key=lambda p: (not p.is_primary, rank.get(p.role, len(rank)), p.position, p.pk),
+    )
+    scans = sorted((p for p in photos if p.role == PhotoRole.CERTIFICATE), key=lambda p: (p.position, p.pk))
+    images = [image for photo in ordered if (image := _image(photo, listing.channel))]
+    return images, (_image(scans[0], listing.channel) if scans else None)
 
 
-def _certificate(listing: Listing) -> OcopInfo | None:
+def _certificate(listing: Listing, scan: ListingImage | None) -> OcopInfo | None:
     certificate = (
         certificates_counting(on=timezone.localdate())
         .filter(product_id=listing.product_id)
@@ -71,29 +76,37 @@ def _certificate(listing: Listing) -> OcopInfo | None:
     )
     if certificate is None:
         return None
-    scan_photo = (
-        ProductPhoto.objects.filter(product_id=listing.product_id, status=PhotoStatus.READY, role=PhotoRole.CERTIFICATE)
-        .order_by("position", "pk")
-        .first()
-    )
     return OcopInfo(
         star=5 if certificate.star == "potential_5" else int(certificate.star),
         number=certificate.certificate_number or certificate.decision_number,
         issued_by=certificate.issuing_body,
         issued_date=certificate.decision_date,
         expiry_date=certificate.valid_until,
-        scan=_image(scan_photo, listing.channel) if scan_photo else None,
+        scan=scan,
     )
 
 
-def _origin_province(commune: AdministrativeUnit | None) -> AdministrativeUnit | None:
-    """The current province of the place of origin, whichever code system it was captured in."""
+# Origin province per commune: the lineage walk costs more than the rest of the listing, and the places of the
+# 2025 reform do not move while a worker runs; kept a few minutes so that a reload of the units is seen.
+_ORIGIN_TTL_S = 600.0
+_origins: dict[int, tuple[float, tuple[str, str] | None]] = {}
+
+
+def _origin_province(commune: AdministrativeUnit | None) -> tuple[str, str] | None:
+    """(code, short name) of the current province of the place of origin, whichever code system it was captured in."""
     if commune is None:
         return None
+    cached = _origins.get(commune.pk)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
     if commune.system == CodeSystem.CURRENT:
-        return commune.parent if commune.level == Level.COMMUNE else commune
-    current = units_current_communes(units=[commune]).select_related("parent").first()
-    return current.parent if current else None
+        province = commune.parent if commune.level == Level.COMMUNE else commune
+    else:
+        current = units_current_communes(units=[commune]).select_related("parent").first()
+        province = current.parent if current else None
+    found = (province.code, province.short_name) if province else None
+    _origins[commune.pk] = (time.monotonic() + _ORIGIN_TTL_S, found)
+    return found
 
 
 def _net_grams(sku: Sku) -> int | None:
@@ -124,7 +137,8 @@ def listing_content(*, listing: Listing) -> ListingContent:
             "no_category_mapping",
             f"No {listing.channel} category is mapped for OCOP product set {product.product_set.number}.",
         )
-    ocop = _certificate(listing)
+    images, scan = _photos(listing)
+    ocop = _certificate(listing, scan)
     origin = _origin_province(product.origin_commune)
     paragraphs = [product.description, product.ingredients and f"Thành phần: {product.ingredients}"]
     paragraphs += [product.storage and f"Bảo quản: {product.storage}"]
@@ -140,12 +154,12 @@ def listing_content(*, listing: Listing) -> ListingContent:
         stock=int(sku.stock),
         weight_g=int(sku.weight_grams),
         dims_cm=(int(sku.length_cm), int(sku.width_cm), int(sku.height_cm)),
-        images=tuple(_photos(listing)),
+        images=tuple(images),
         ocop=ocop,
         shelf_life_days=product.shelf_life_days,
         net_weight_g=_net_grams(sku),
-        origin_province_code=origin.code if origin else "",
-        origin_province_name=origin.short_name if origin else "",
+        origin_province_code=origin[0] if origin else "",
+        origin_province_name=origin[1] if origin else "",
         ingredients=product.ingredients,
         visible=listing.wanted_visible,
     )

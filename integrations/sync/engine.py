@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 S = ListingState
 # Longer than the task's hard time limit: a lease outlives its worker only if the worker died.
 LEASE = timedelta(seconds=360)
-BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 900.0
+BACKOFF_BASE_S, BACKOFF_CAP_S = 1.0, 900.0
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,10 @@ class Outcome:
 
 
 def backoff(attempt: int) -> float:
-    """Exponential backoff with jitter (half to full of base·2^n, capped) so retries do not march in step."""
+    """Exponential backoff with full jitter: anywhere up to base·2^(n-1), capped. Retries spread out instead of
+    marching in step, and a single transient 5xx costs about a second, not a fixed penalty."""
     ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+    return random.uniform(min(0.1, ceiling), ceiling)
 
 
 def _lease(listing_id) -> str | None:
@@ -66,7 +67,7 @@ def _lease(listing_id) -> str | None:
     claimed = (
         Listing.objects.filter(pk=listing_id)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_owner=token, lease_until=now + LEASE)
+        .update(lease_owner=token, lease_until=now + LEASE, resync_wanted=False)
     )
     return token if claimed else None
 
@@ -79,20 +80,31 @@ def listing_sync(*, listing_id) -> Outcome:
     """Bring one listing to its desired state on its marketplace. Safe to call any number of times."""
     token = _lease(listing_id)
     if token is None:
-        # Another worker holds it; it re-reads the desired state before it lets go, so nothing is lost.
-        return Outcome("busy")
-    try:
-        first = None
-        for _round in range(3):  # the listing may have changed while we pushed: look again
+        # Another worker holds it: ask it to look again before it lets go, then check it has not just let go
+        # (it reads the flag after releasing, so one of the two always sees the request).
+        Listing.objects.filter(pk=listing_id).update(resync_wanted=True)
+        token = _lease(listing_id)
+        if token is None:
+            return Outcome("busy")
+    first = outcome = None
+    for _round in range(3):
+        try:
             listing = Listing.objects.select_related("connection").get(pk=listing_id)
             outcome = _sync_guarded(listing)
-            first = first or outcome
-            if outcome.result != "pushed":
-                break
-        # Report the push if one happened, else whatever stopped us.
-        return first if first.result == "pushed" and outcome.result == "unchanged" else outcome
-    finally:
-        _release(listing_id, token)
+        finally:
+            _release(listing_id, token)
+        first = first or outcome
+        # A retry or a quota wait comes back by itself; otherwise, if someone asked while we pushed (the
+        # product changed, a withdrawal, a retry), go again with what the listing should be now.
+        if outcome.result in ("retry", "deferred"):
+            break
+        if not Listing.objects.filter(pk=listing_id, resync_wanted=True).exists():
+            break
+        token = _lease(listing_id)
+        if token is None:
+            break  # whoever took it pushes what was asked
+    # Report the push if one happened, else whatever stopped us.
+    return first if first.result == "pushed" and outcome.result == "unchanged" else outcome
 
 
 def _sync_guarded(listing: Listing) -> Outcome:
@@ -155,7 +167,9 @@ def _pushed(listing: Listing, **fields) -> None:
         setattr(listing, name, value)
     listing.retry_count = 0
     listing.last_error = ""
-    listing.save(update_fields=[*fields, "retry_count", "last_error", "updated_at"])
+    # The marketplace just answered a call about the item, so it confirms the listing (domain.md §6).
+    listing.remote_confirmed_at = timezone.now()
+    listing.save(update_fields=[*fields, "retry_count", "last_error", "remote_confirmed_at", "updated_at"])
 
 
 def _sync_once(listing: Listing) -> Outcome:
@@ -178,7 +192,7 @@ def _sync_once(listing: Listing) -> Outcome:
     if not listing.external_id:
         if listing.state != S.SUBMITTING:
             listing_transition(listing=listing, to=S.SUBMITTING)
-        result = adapter.publish(session, content, idempotency_key=str(listing.pk))
+        result = adapter.publish(session, content, idempotency_key=str(listing.pk), retrying=listing.retry_count > 0)
         _pushed(
             listing,
             external_id=result.external_id,
@@ -228,9 +242,10 @@ def _sync_once(listing: Listing) -> Outcome:
 
 def _remote_state(listing: Listing) -> str:
     from ..adapters.postmart.consts import STATUS_TO_STATE as PM
+    from ..adapters.storefront.consts import STATUS_TO_STATE as SF
     from ..adapters.voso.consts import STATUS_TO_STATE as VS
 
-    table = PM if listing.channel == "postmart" else VS
+    table = {"postmart": PM, "storefront": SF}.get(listing.channel, VS)
     return table.get(listing.remote_status, S.PENDING_REVIEW)
 
 
@@ -283,8 +298,11 @@ def listing_apply_remote(*, listing: Listing, item: RemoteItem, source: str) -> 
     listing.remote_status = item.remote_status
     if item.version is not None:
         listing.remote_version = item.version
+    listing.remote_confirmed_at = timezone.now()  # the channel itself told us the item's status
     if changed_status:
-        listing.save(update_fields=["remote_status", "remote_version", "updated_at"])
+        listing.save(update_fields=["remote_status", "remote_version", "remote_confirmed_at", "updated_at"])
+    else:
+        listing.save(update_fields=["remote_confirmed_at"])
     if listing.state in (S.QUEUED, S.SUBMITTING) and state == S.PENDING_REVIEW:
         return changed_status  # our own push is on its way; it will set the state
     if state == S.REJECTED and not reasons and listing.reasons:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
+
 from ..adapters.registry import adapter_for
 from ..models import ChannelConnection, Listing
 from .engine import listing_apply_remote
@@ -21,11 +23,16 @@ def listings_reconcile(*, connection_ids=None) -> dict:
         connections = connections.filter(pk__in=connection_ids)
     for connection in connections:
         adapter = adapter_for(connection.channel)
+        if getattr(adapter, "is_local", False):
+            # The province storefront: this service is the channel, so what it holds is confirmed as it is.
+            Listing.objects.filter(connection=connection).update(remote_confirmed_at=timezone.now())
+            continue
         remote = with_fresh_token(connection, adapter.list_items)
         listings = list(Listing.objects.filter(connection=connection))
         by_external = {listing.external_id: listing for listing in listings if listing.external_id}
         unbound = {listing.seller_sku: listing for listing in listings if not listing.external_id}
         seen = set()
+        confirmed = []
         for item in remote:
             seen.add(item.external_id)
             listing = by_external.get(item.external_id)
@@ -38,10 +45,13 @@ def listings_reconcile(*, connection_ids=None) -> dict:
                 if item.state != "delisted":
                     report["unknown_items"].append(f"{connection.channel}:{item.external_id}")
                 continue
+            confirmed.append(listing.pk)
             if listing.remote_status != item.remote_status and listing_apply_remote(
                 listing=listing, item=item, source="reconcile"
             ):
                 report["repaired"].append(str(listing.pk))
+        # Every item the shop lists confirms its listing, changed or not (domain.md §6: unconfirmed = unknown).
+        Listing.objects.filter(pk__in=confirmed).update(remote_confirmed_at=timezone.now())
         for external_id, listing in by_external.items():
             if external_id not in seen:
                 report["missing_on_marketplace"].append(str(listing.pk))

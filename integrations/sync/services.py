@@ -7,6 +7,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.places.models import NamedScope
 from marketplace.places.selectors import scope_current_communes
 
-from ..models import BulkPush, ChannelConnection, ConnectionKind, Listing, ListingState
+from ..models import BulkPush, ChannelConnection, ConnectionKind, Listing, ListingEvent, ListingState
 from .states import HOLD, listing_transition
 
 S = ListingState
@@ -31,15 +32,20 @@ def listing_enqueue(listing: Listing) -> None:
 
 def connection_for(*, producer, channel: str) -> ChannelConnection | None:
     """The producer's own shop on the channel, else a shared booth whose area covers the producer."""
-    connections = ChannelConnection.objects.filter(channel=channel, is_active=True)
-    own = connections.filter(kind=ConnectionKind.OWN_SHOP, producer=producer).first()
+    connections = ChannelConnection.objects.filter(channel=channel, is_active=True).order_by("pk")
+    return connection_among(list(connections), producer=producer)
+
+
+def connection_among(connections: list[ChannelConnection], *, producer) -> ChannelConnection | None:
+    own = [c for c in connections if c.kind == ConnectionKind.OWN_SHOP and c.producer_id == producer.pk]
     if own:
-        return own
+        return own[0]
     commune = producer.current_commune
     if commune is None:
         return None
     areas = {commune.pk, commune.parent_id}
-    return connections.filter(kind=ConnectionKind.SHARED_BOOTH, area_id__in=areas).order_by("pk").first()
+    booths = [c for c in connections if c.kind == ConnectionKind.SHARED_BOOTH and c.area_id in areas]
+    return min(booths, key=lambda c: c.pk) if booths else None
 
 
 def seller_sku(sku: Sku) -> str:
@@ -146,27 +152,56 @@ def listings_resync_product(*, product_id: int) -> int:
 
 @transaction.atomic
 def listings_bulk_push(*, scope: NamedScope, channel: str, actor=None, product_ids=None) -> BulkPush:
-    """Queue every approved product of the scope that is ready for the channel; say why the others are not."""
+    """Queue every approved product of the scope that is ready for the channel; say why the others are not.
+
+    Made for a whole province at once: the new listings and their first history entries are written in a few
+    statements, and pushed after the commit; a product already listed on the channel goes through
+    listing_request (requeued, never duplicated)."""
     bulk = BulkPush.objects.create(channel=channel, scope=scope, requested_by=actor)
     products = Product.objects.filter(
         producer__current_commune__in=scope_current_communes(scope=scope), status=ProductStatus.APPROVED
     ).select_related("producer__current_commune")
     if product_ids is not None:
         products = products.filter(pk__in=product_ids)
+    products = list(products.order_by("pk"))
     ready = set(
         ProductReadiness.objects.filter(product__in=products, channel=channel, ready=True).values_list(
             "product_id", flat=True
         )
     )
-    skipped = []
-    for product in products.order_by("pk"):
+    listed = set(Listing.objects.filter(product__in=products, channel=channel).values_list("product_id", flat=True))
+    skus: dict[int, list[Sku]] = {}
+    for package in Sku.objects.filter(product__in=ready - listed).select_related("product").order_by("pk"):
+        skus.setdefault(package.product_id, []).append(package)
+    connections = list(ChannelConnection.objects.filter(channel=channel, is_active=True).order_by("pk"))
+    skipped, new = [], []
+    now = timezone.now()
+    for product in products:
         if product.pk not in ready:
             skipped.append({"product": product.pk, "reason": "not_ready"})
             continue
-        try:
-            listing_request(product=product, channel=channel, actor=actor, bulk=bulk)
-        except ServiceError as exc:
-            skipped.append({"product": product.pk, "reason": exc.code})
+        if product.pk in listed:
+            try:
+                listing_request(product=product, channel=channel, actor=actor, bulk=bulk)
+            except ServiceError as exc:
+                skipped.append({"product": product.pk, "reason": exc.code})
+            continue
+        connection = connection_among(connections, producer=product.producer)
+        if connection is None:
+            skipped.append({"product": product.pk, "reason": "no_connection"})
+            continue
+        new += [
+            Listing(sku=package, product=product, channel=channel, connection=connection, state=S.QUEUED,
+                    state_changed_at=now, seller_sku=seller_sku(package), created_by=actor, bulk=bulk)
+            for package in skus.get(product.pk, [])
+        ]  # fmt: skip
+    Listing.objects.bulk_create(new)
+    ListingEvent.objects.bulk_create(
+        ListingEvent(listing=listing, from_state=S.DRAFT, to_state=S.QUEUED, note="requested", actor=actor)
+        for listing in new
+    )
+    for listing in new:
+        listing_enqueue(listing)
     bulk.skipped = skipped
     bulk.save(update_fields=["skipped"])
     return bulk
@@ -182,9 +217,9 @@ def listings_release_deferred() -> int:
             listing_enqueue(listing)
         released += 1
     stale = now - timezone.timedelta(minutes=10)
-    for listing in Listing.objects.filter(state__in=[S.QUEUED, S.SUBMITTING], updated_at__lt=stale).filter(
-        lease_until__isnull=True
-    ):
+    # A lease whose worker died (or could not release it) has expired: that listing is lost too.
+    idle = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    for listing in Listing.objects.filter(state__in=[S.QUEUED, S.SUBMITTING], updated_at__lt=stale).filter(idle):
         with transaction.atomic():
             listing_enqueue(listing)
         released += 1

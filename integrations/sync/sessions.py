@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..adapters.base import Adapter, CallRecord, Session
+from ..adapters.base import Adapter, CallRecord, Session, TokenGrant
 from ..adapters.registry import adapter_for
 from ..models import ChannelConnection, ListingAttempt, RemoteImage
 from .ratelimit import throttle
@@ -39,22 +39,29 @@ def _recorder(connection: ChannelConnection, listing_id):
 
 
 def _image_cache(connection: ChannelConnection):
+    """What this shop already holds, by sha256: one query to read a listing's photos, one to store a batch."""
     ttl = IMAGE_TTL.get(connection.channel)
 
-    def get(sha: str) -> str | None:
-        found = RemoteImage.objects.filter(connection=connection, sha256=sha).first()
-        if found is None or (found.expires_at and found.expires_at <= timezone.now()):
-            return None
-        return found.ref
+    def get(shas: list[str]) -> dict[str, str]:
+        now = timezone.now()
+        rows = RemoteImage.objects.filter(connection=connection, sha256__in=shas).values_list(
+            "sha256", "ref", "expires_at"
+        )
+        return {sha: ref for sha, ref, expires in rows if expires is None or expires > now}
 
-    def put(sha: str, ref: str) -> None:
+    def put(refs: dict[str, str]) -> None:
+        if not refs:
+            return
         expires = timezone.now() + ttl if ttl else None
-        RemoteImage.objects.update_or_create(
-            connection=connection, sha256=sha, defaults={"ref": ref, "expires_at": expires}
+        RemoteImage.objects.bulk_create(
+            [RemoteImage(connection=connection, sha256=sha, ref=ref, expires_at=expires) for sha, ref in refs.items()],
+            update_conflicts=True,
+            unique_fields=["connection", "sha256"],
+            update_fields=["ref", "expires_at"],
         )
 
-    def drop(sha: str) -> None:
-        RemoteImage.objects.filter(connection=connection, sha256=sha).delete()
+    def drop(shas: list[str]) -> None:
+        RemoteImage.objects.filter(connection=connection, sha256__in=shas).delete()
 
     return get, put, drop
 
@@ -90,12 +97,26 @@ def connection_token_renew(*, connection_id: int, stale_generation: int) -> Chan
             grant = adapter.refresh(session, connection.refresh_token)
         else:
             grant = adapter.login(session)
-        connection.access_token = grant.access_token
-        connection.refresh_token = grant.refresh_token or connection.refresh_token
-        connection.token_expires_at = timezone.now() + timedelta(seconds=grant.expires_in)
-        connection.token_generation += 1
-        connection.save(update_fields=["access_token", "refresh_token", "token_expires_at", "token_generation"])
-        return connection
+        return _grant_store(connection, grant)
+
+
+def connection_authorize(*, connection_id: int, code: str) -> ChannelConnection:
+    """Exchange a shop owner's authorization code (Postmart, single use) for a first token pair and store it.
+
+    Under the same row lock as a renewal, and as a new generation, so no worker keeps spending the old pair."""
+    with transaction.atomic():
+        connection = ChannelConnection.objects.select_for_update().get(pk=connection_id)
+        grant = adapter_for(connection.channel).authorize(session_for(connection), code)
+        return _grant_store(connection, grant)
+
+
+def _grant_store(connection: ChannelConnection, grant: TokenGrant) -> ChannelConnection:
+    connection.access_token = grant.access_token
+    connection.refresh_token = grant.refresh_token or connection.refresh_token
+    connection.token_expires_at = timezone.now() + timedelta(seconds=grant.expires_in)
+    connection.token_generation += 1
+    connection.save(update_fields=["access_token", "refresh_token", "token_expires_at", "token_generation"])
+    return connection
 
 
 def connection_fresh(connection: ChannelConnection) -> ChannelConnection:

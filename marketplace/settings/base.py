@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "catalog.gis",
     "catalog.photos",
     "integrations",
+    "sales",
+    "kpi",
+    "storefront",
     "frontend",
 ]
 
@@ -91,6 +94,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite under three processes (web, worker, beat): wait for the write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A transaction that reads and then writes would otherwise fail at once ("database is locked") when another
+    # process writes in between; taking the write lock at BEGIN makes it wait its turn like the others.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # The test database is a file, not memory, so that worker processes started by tests can share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
@@ -208,6 +214,7 @@ SPECTACULAR_SETTINGS = {
         "GiKindEnum": "catalog.gis.models.GiKind",
         "PhotoRoleEnum": "catalog.photos.models.PhotoRole",
         "ListingStateEnum": "integrations.models.ListingState",
+        "OrderStatusEnum": "sales.models.OrderStatus",
         "RoleEnum": "marketplace.accounts.models.Role",
         "GiStatusEnum": "catalog.gis.models.GiStatus",
         "GiClaimStatusEnum": "catalog.gis.models.GiClaimStatus",
@@ -256,7 +263,9 @@ CELERY_TASK_ROUTES = {"catalog.photos.tasks.photo_process_task": {"queue": PHOTO
 # Marketplace calls wait on the marketplace (rate limits, slow answers): one queue per channel, so a slow
 # channel never delays another one or the rest of the service (Procfile: one worker each).
 CHANNEL_QUEUES = {"postmart": env.str("POSTMART_QUEUE", default="channel.postmart"),
-                  "voso": env.str("VOSO_QUEUE", default="channel.voso")}  # fmt: skip
+                  "voso": env.str("VOSO_QUEUE", default="channel.voso"),
+                  # The province storefront: its listings and its payment jobs (Stripe calls).
+                  "storefront": env.str("STOREFRONT_QUEUE", default="channel.storefront")}  # fmt: skip
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "marketplace.core.tasks.heartbeat", "schedule": 60.0},
@@ -266,11 +275,43 @@ CELERY_BEAT_SCHEDULE = {
     "listings-poll-reviews": {"task": "integrations.tasks.listings_poll_reviews_task", "schedule": 60.0},
     "listings-release-deferred": {"task": "integrations.tasks.listings_release_deferred_task", "schedule": 300.0},
     "listings-reconcile": {"task": "integrations.tasks.listings_reconcile_task", "schedule": crontab(minute=40)},
+    # Stripe (storefront/): webhooks missed (localstripe never retries), payments left unfinished or ambiguous.
+    "stripe-events-catch-up": {
+        "task": "storefront.tasks.stripe_events_catch_up_task",
+        "schedule": 300.0,
+        "options": {"queue": CHANNEL_QUEUES["storefront"]},
+    },
+    "payment-attempts-refresh": {
+        "task": "storefront.tasks.payment_attempts_refresh_task",
+        "schedule": 120.0,
+        "options": {"queue": CHANNEL_QUEUES["storefront"]},
+    },
+    "payment-attempts-reconcile": {
+        "task": "storefront.tasks.payment_attempts_reconcile_task",
+        "schedule": 120.0,
+        "options": {"queue": CHANNEL_QUEUES["storefront"]},
+    },
+    # Inbound webhooks and pushes (integrations/inbox.py): events whose own task was lost or whose worker died.
+    "inbound-events-process-pending": {
+        "task": "integrations.tasks.inbound_events_process_pending_task",
+        "schedule": 60.0,
+    },
+    # Orders (sales/sync.py): the backstops for webhooks and pushes that never came (marketplaces.md §6, 9 and 11).
+    "orders-feed-pull": {"task": "sales.tasks.orders_feed_pull_task", "schedule": 60.0},  # Voso change feed
+    "orders-lost-push-pull": {"task": "sales.tasks.orders_lost_push_pull_task", "schedule": 300.0},  # Postmart
+    "orders-failed-deliveries-pull": {"task": "sales.tasks.orders_failed_deliveries_pull_task", "schedule": 900.0},
+    "orders-poll": {"task": "sales.tasks.orders_poll_task", "schedule": 600.0},
+    "orders-reconcile": {"task": "sales.tasks.orders_reconcile_task", "schedule": crontab(minute=50)},
+    # The KPI rollups read the listings and orders changed since the last run (kpi/rollups.py).
+    "kpi-refresh": {"task": "kpi.tasks.kpi_refresh_task", "schedule": 300.0},
     "ocop-certificates-refresh-status": {
         "task": "catalog.ocop.tasks.ocop_certificates_refresh_status_task",
         "schedule": crontab(hour=0, minute=15),
     },
 }
+
+# KPI answers are cached this long (seconds; 0: not at all), keyed by the rollups' generation (kpi/apis.py).
+KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=60)
 
 # Marketplaces (integrations/). Where the mock marketplaces run under `make run`; a real deployment points
 # these at the platforms and sets OUTBOUND_ALLOWED_HOSTS to their hosts.
@@ -278,6 +319,7 @@ CELERY_BEAT_SCHEDULE = {
 MARKETPLACE_ADAPTERS = {
     "postmart": "integrations.adapters.postmart.adapter.PostmartAdapter",
     "voso": "integrations.adapters.voso.adapter.VosoAdapter",
+    "storefront": "integrations.adapters.storefront.adapter.StorefrontAdapter",
 }
 POSTMART_URL = env.str("POSTMART_URL", default="http://127.0.0.1:18081")
 VOSO_URL = env.str("VOSO_URL", default="http://127.0.0.1:18082")
@@ -303,8 +345,29 @@ CHANNEL_RATE_LIMITS = env.json(
 RATE_LIMIT_REDIS_URL = env.str(
     "RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
-# Give up on a listing after this many retryable failures in a row (about 2 h of backoff in total).
-LISTING_MAX_RETRIES = env.int("LISTING_MAX_RETRIES", default=10)
+# Give up on a listing after this many retryable failures in a row: with the backoff of sync/engine.py, between
+# about 45 minutes and 1.5 h of a marketplace answering 5xx; then it is `failed` and a person retries it.
+LISTING_MAX_RETRIES = env.int("LISTING_MAX_RETRIES", default=15)
+# Order polling (sales/sync.py): each window starts this long before the previous one ended, so an order updated
+# while we paged is read again; the first poll of a shop (and a Voso resync) looks this many days back;
+# the hourly reconciliation compares the last days with the marketplace.
+ORDERS_POLL_OVERLAP_S = env.int("ORDERS_POLL_OVERLAP_S", default=600)
+ORDERS_POLL_LOOKBACK_DAYS = env.int("ORDERS_POLL_LOOKBACK_DAYS", default=30)
+ORDERS_RECONCILE_DAYS = env.int("ORDERS_RECONCILE_DAYS", default=3)
+
+# Payments of the province storefront through the official stripe SDK (storefront/stripe_api.py). In development
+# they go to localstripe on loopback (`make run` starts it: storefront/localstripe_server.py), which takes any
+# sk_test_… key; elsewhere to Stripe itself, with the account's keys from the environment. The same code runs
+# against both. OUTBOUND_ALLOWED_HOSTS must then include api.stripe.com.
+_LOCAL_STRIPE = DJANGO_ENV == "development"
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE", default="http://127.0.0.1:8420" if _LOCAL_STRIPE else "https://api.stripe.com"
+)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_localstripe" if _LOCAL_STRIPE else "")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe" if _LOCAL_STRIPE else "")
+# The same development value as storefront/localstripe_server.py's default, which registers our webhook with it.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe_dev" if _LOCAL_STRIPE else "")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" in production
@@ -320,7 +383,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # stripe-python logs every request at INFO; its errors reach us as exceptions anyway.
+    "loggers": {"axes": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from catalog.photos.services import photo_upload
 from catalog.photos.tasks import photo_process_task
 from catalog.readiness import readiness_refresh
 from catalog.services import product_create, product_status_change, sku_create
+from integrations.inbox import inbound_events_process_pending
 from integrations.models import ChannelConnection, ConnectionKind
 from integrations.sync.sessions import connection_token_renew
 from marketplace.places.models import AdministrativeUnit, CodeSystem, Level
@@ -183,3 +184,20 @@ def register_certificate(pm_url: str | None, vs_url: str | None, certificate, *,
 
 def lao_cai() -> AdministrativeUnit:
     return AdministrativeUnit.objects.get(system=CodeSystem.CURRENT, level=Level.PROVINCE, code="15")
+
+
+def mock_requests(url: str, path: str) -> list[dict]:
+    log = requests.get(f"{url}/__admin/requests?limit=2000", timeout=5).json()["requests"]
+    return [r for r in log if r["path"].split("?", 1)[0] == path]
+
+
+def wait_for(predicate, timeout=20.0, *, apply_inbox=True):
+    """Wait until `predicate()` holds, applying what the webhooks stored meanwhile (the inbox tasks' job)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if apply_inbox:
+            inbound_events_process_pending()
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")

@@ -1,11 +1,12 @@
 """Listings against the real mock marketplaces over HTTP (marketplaces.md §6, scenarios 1-7, 10, 12-14)."""
 
+import threading
 import time
-import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.ocop.services import ocop_certificate_create, ocop_certificate_verify
@@ -20,56 +21,15 @@ from tests.factories import user_with_role
 from tests.integrations.marketplaces import (
     admin,
     lao_cai,
-    mock_process,
+    mock_requests,
     pm_connect,
     ready_product,
     register_certificate,
     vs_connect,
+    wait_for,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def pm_url():
-    with mock_process("integrations.mocks.postmart") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def vs_url():
-    with mock_process("integrations.mocks.voso") as url:
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _fresh(pm_url, vs_url, settings, live_server):
-    # transaction=True tests start from an empty database (live_server and the webhooks need commits)
-    for command in ("load_admin_units", "load_catalog_reference", "load_channel_reference"):
-        call_command(command, verbosity=0)
-    admin(pm_url, "POST", "/reset")
-    admin(vs_url, "POST", "/reset")
-    # Decide reviews at once (the delays are what time_scale shrinks; here they would only slow the test).
-    admin(pm_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
-    admin(vs_url, "PUT", "/review-config", delay_s=0, jitter_s=0)
-    settings.PHOTO_EXPORT_BASE_URL = settings.WEBHOOK_BASE_URL = live_server.url
-    # Queues of this test only: nothing another test left in the broker can run here, and vice versa.
-    suffix = uuid.uuid4().hex[:8]
-    settings.CHANNEL_QUEUES = {"postmart": f"test-pm-{suffix}", "voso": f"test-vs-{suffix}"}
-
-
-def mock_requests(url, path):
-    log = requests.get(f"{url}/__admin/requests?limit=1000", timeout=5).json()["requests"]
-    return [r for r in log if r["path"].split("?", 1)[0] == path]
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_marketplaces")]
 
 
 def request_listing(api, login, product, channel):
@@ -362,3 +322,96 @@ def test_scenario_12_a_partial_upload_retries_only_the_failed_photo(api, login, 
     assert len(uploads) == 2
     items = requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]
     assert len(items[0]["image"]["image_id_list"]) == 4
+
+
+@contextmanager
+def chatty_receiver():
+    """A callback that answers 200 with a JSON body, as a web framework's default view would."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # http.server names its handlers this way
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"success": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/callback"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_scenario_10_a_non_empty_200_is_a_failure_our_empty_answer_ends_the_retries(api, login, pm_url, live_server):
+    # given a live Postmart listing whose pushes go to a callback that answers 200 with a body
+    pm = pm_connect(pm_url, area=lao_cai())
+    session = session_for(pm)
+    product, certificate = ready_product()
+    register_certificate(pm_url, None, certificate)
+    listing = request_listing(api, login, product, "postmart")
+    assert listing_sync(listing_id=listing.pk).result == "pushed"
+    time.sleep(0.5)
+    listings_poll_reviews(channel="postmart")
+    listing.refresh_from_db()
+    assert listing.state == "live"
+
+    with chatty_receiver() as chatty:
+        PostmartAdapter().configure_push(session, chatty)
+
+        # when Postmart bans the item (push code 6)
+        admin(pm_url, "POST", f"/items/{listing.external_id}/ban", reason={"code": "ADMIN_BAN", "message": "Vi phạm"})
+
+        # then the 200 with a body counts as a failed delivery, scheduled for a retry
+        first = wait_for(lambda: admin(pm_url, "GET", "/deliveries?code=6")["deliveries"])
+        assert first[0]["status"] == 200 and first[0]["outcome"] == "failed"
+        assert first[0]["error"] == "non-empty response body" and first[0]["next_attempt_at"]
+
+    # when the callback is ours before the retry comes
+    PostmartAdapter().configure_push(session, f"{live_server.url}/webhooks/postmart/")
+
+    # then the retry of the same push is acknowledged with an empty body, and applied
+    def acknowledged():
+        deliveries = admin(pm_url, "GET", "/deliveries?code=6")["deliveries"]
+        return [d for d in deliveries if d["outcome"] == "success"]
+
+    ours = wait_for(acknowledged, timeout=20)
+    assert ours[0]["attempt"] >= 2 and ours[0]["status"] == 204 and ours[0]["response_body"] == ""
+    assert ours[0]["event_id"] == first[0]["event_id"]
+    wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "taken_down")
+
+
+def test_a_change_asked_for_while_a_push_is_in_flight_is_sent_right_after(api, login, pm_url):
+    # given a listing whose first push is slow (Postmart takes 1.5 s to answer add_item)
+    pm_connect(pm_url, area=lao_cai())
+    product, certificate = ready_product(price=280_000)
+    register_certificate(pm_url, None, certificate)
+    listing = request_listing(api, login, product, "postmart")
+    admin(pm_url, "POST", "/faults", match={"path": "^/api/v2/product/add_item$", "times": 1},
+          action={"type": "latency", "ms": 1500})  # fmt: skip
+    results = []
+    holder = threading.Thread(target=lambda: results.append(listing_sync(listing_id=listing.pk)))
+    holder.start()
+    wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "submitting")
+
+    # when the price changes meanwhile and its push finds the listing busy
+    sku = product.skus.get()
+    sku.price_vnd = 265_000
+    sku.save(update_fields=["price_vnd"])
+    second = listing_sync(listing_id=listing.pk)
+    holder.join(timeout=30)
+
+    # then the holder sends the new price before it lets go: nothing waits for another task
+    assert second.result == "busy"
+    assert results[0].result == "pushed"
+    listing.refresh_from_db()
+    assert (listing.applied_price, listing.resync_wanted, listing.lease_owner) == (265_000, False, "")
+    assert len(mock_requests(pm_url, "/api/v2/product/update_price")) == 1

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.demo import demo_catalog_load
+from catalog.demo import demo_catalog_load, demo_catalog_showcase
 
 
 class Command(BaseCommand):
@@ -11,4 +11,5 @@ class Command(BaseCommand):
         if settings.DJANGO_ENV == "production":
             raise CommandError("Demo data is for development only.")
         counts = demo_catalog_load()
+        counts["made ready for the marketplaces"] = demo_catalog_showcase()
         self.stdout.write("Demo catalogue created: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

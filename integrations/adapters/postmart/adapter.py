@@ -18,7 +18,6 @@ from ..base import (
     PublishResult,
     Reason,
     RemoteItem,
-    RemoteOrder,
     Retryable,
     Session,
     TokenGrant,
@@ -40,6 +39,7 @@ from .consts import (
     STATUS_TO_STATE,
     UNLIST_CHUNK,
 )
+from .orders import PostmartOrders
 
 _TAGS = re.compile(r"<[^>]+>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6])>|<br\s*/?>", re.IGNORECASE)
@@ -57,7 +57,9 @@ def _unix(day) -> int:
     return calendar.timegm(day.timetuple())
 
 
-class PostmartAdapter:
+class PostmartAdapter(PostmartOrders):
+    """Listings here; orders in orders.py (PostmartOrders)."""
+
     channel = "postmart"
 
     # ------------------------------------------------------------------------------------------ auth
@@ -90,8 +92,8 @@ class PostmartAdapter:
         A batch may fail for some entries only: the successes are cached at once, so the retry uploads just
         the failed ones."""
         images = content.images[:MAX_IMAGES_PER_ITEM]
-        ids = {image.sha256: session.image_cache_get(image.sha256) for image in images}
-        missing = [image for image in images if not ids[image.sha256]]
+        ids = session.image_cache_get([image.sha256 for image in images])
+        missing = [image for image in images if image.sha256 not in ids]
         failed: list[str] = []
         for start in range(0, len(missing), MAX_IMAGES_PER_UPLOAD):
             batch = missing[start : start + MAX_IMAGES_PER_UPLOAD]
@@ -100,14 +102,16 @@ class PostmartAdapter:
                 session, "POST", "media_space/upload_image", files=files, summary={"images": len(batch)}
             )
             entries = {entry.get("id"): entry for entry in data.get("image_info_list", [])}
+            uploaded = {}
             for index, image in enumerate(batch):
                 entry = entries.get(index) or {}
                 image_id = (entry.get("image_info") or {}).get("image_id")
                 if image_id and not entry.get("error"):
-                    ids[image.sha256] = image_id
-                    session.image_cache_put(image.sha256, image_id)
+                    uploaded[image.sha256] = image_id
                 else:
                     failed.append(entry.get("message") or entry.get("error") or "upload failed")
+            ids.update(uploaded)
+            session.image_cache_put(uploaded)
         if failed:
             raise Retryable("image_upload_partial", f"{len(failed)} photo(s) not uploaded: {failed[0]}")
         return [ids[image.sha256] for image in images]
@@ -149,11 +153,19 @@ class PostmartAdapter:
             return send(self._image_ids(session, content))
         except ImageExpired:
             # A cached id outlived the marketplace's image TTL: forget them all and upload the bytes again.
-            for image in content.images:
-                session.image_cache_drop(image.sha256)
+            session.image_cache_drop([image.sha256 for image in content.images])
             return send(self._image_ids(session, content))
 
-    def publish(self, session: Session, content: ListingContent, *, idempotency_key: str) -> PublishResult:
+    def publish(
+        self, session: Session, content: ListingContent, *, idempotency_key: str, retrying: bool = False
+    ) -> PublishResult:
+        if retrying:
+            # Postmart has no idempotency key: after a lost answer, one search finds an item the earlier
+            # attempt made, instead of add_item → error_repeated_mtsku → search on every retry.
+            found = self.find_by_sku(session, content.seller_sku)
+            if found is not None:
+                return PublishResult(found.external_id, found.remote_status, found.state, recovered=True)
+
         def send(image_ids: list[str]) -> dict:
             body = self._fields(session, content, image_ids) | {
                 "original_price": content.price_vnd,
@@ -306,54 +318,3 @@ class PostmartAdapter:
             if not data.get("has_next_page"):
                 return items
             offset = data["next_offset"]
-
-    def fetch_orders(self, session: Session, *, since: int, until: int) -> list[RemoteOrder]:
-        """Orders updated in [since, until], in windows of at most 15 days, deduplicated on (order_sn,
-        update_time). The caller overlaps its windows (since = last high-water mark − 10 min)."""
-        seen: dict[str, dict] = {}
-        window = 15 * 86400
-        start = since
-        while start < until:
-            end = min(start + window, until)
-            cursor = ""
-            while True:
-                query = {"time_range_field": "update_time", "time_from": start, "time_to": end, "page_size": 100}
-                if cursor:
-                    query["cursor"] = cursor
-                query["response_optional_fields"] = "order_status"
-                data = client.request(session, "GET", "order/get_order_list", query=query)
-                for row in data.get("order_list", []):
-                    seen[row["order_sn"]] = row
-                cursor = data.get("next_cursor") or ""
-                if not data.get("more") or not cursor:
-                    break
-            start = end
-        orders: list[RemoteOrder] = []
-        numbers = sorted(seen)
-        for index in range(0, len(numbers), 50):
-            query = {
-                "order_sn_list": ",".join(numbers[index : index + 50]),
-                "response_optional_fields": "item_list,total_amount,payment_method",
-            }
-            data = client.request(session, "GET", "order/get_order_detail", query=query)
-            for row in data.get("order_list", []):
-                lines = tuple(
-                    {
-                        "external_item_id": str(line.get("item_id")),
-                        "seller_sku": line.get("item_sku", ""),
-                        "quantity": int(line.get("model_quantity_purchased", 0)),
-                        "unit_price_vnd": int(line.get("model_discounted_price", 0)),
-                    }
-                    for line in row.get("item_list", [])
-                )
-                orders.append(
-                    RemoteOrder(
-                        row["order_sn"],
-                        row.get("order_status", ""),
-                        int(row.get("update_time", 0)),
-                        int(row.get("total_amount", 0)),
-                        lines,
-                        row.get("payment_method", ""),
-                    )
-                )
-        return orders

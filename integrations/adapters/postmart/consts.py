@@ -27,3 +27,20 @@ DESCRIPTION_MAX = 3000
 BUCKET_READ = "postmart:shop"
 BUCKET_WRITE = "postmart:write"
 WRITE_OPERATIONS = {"upload_image", "add_item", "update_item"}
+
+# Order statuses (marketplaces.md §2) → the service's normalised ones (sales.models.OrderStatus). None: the
+# order's normalised status stays as it was (a cancellation asked for may still be refused by the seller).
+ORDER_STATUS = {
+    "UNPAID": "placed",
+    "READY_TO_SHIP": "confirmed",
+    "PROCESSED": "confirmed",
+    "SHIPPED": "shipped",
+    "TO_CONFIRM_RECEIVE": "delivered",
+    "COMPLETED": "completed",
+    "IN_CANCEL": None,
+    "CANCELLED": "cancelled",
+    "TO_RETURN": "returned",
+}
+ORDER_WINDOW_S = 15 * 86400  # get_order_list refuses a longer time window
+ORDER_PAGE_SIZE = 100
+ORDER_DETAIL_CHUNK = 50

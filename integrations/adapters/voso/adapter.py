@@ -20,14 +20,22 @@ from ..base import (
     PublishResult,
     Reason,
     RemoteItem,
-    RemoteOrder,
     Retryable,
     Session,
     TokenGrant,
 )
 from . import client
 from .client import Duplicate
-from .consts import BUCKET_MIGRATE, MAX_MIGRATE_URLS, MIGRATE_POLL_S, PAGE_SIZE, STATUS_TO_STATE
+from .consts import (
+    BUCKET,
+    BUCKET_MIGRATE,
+    MAX_MIGRATE_URLS,
+    MIGRATE_POLL_S,
+    PAGE_SIZE,
+    STATUS_TO_STATE,
+    WEBHOOK_EVENTS,
+)
+from .orders import VosoOrders
 
 
 def _remote(data: dict) -> RemoteItem:
@@ -51,7 +59,9 @@ def _remote(data: dict) -> RemoteItem:
     )
 
 
-class VosoAdapter:
+class VosoAdapter(VosoOrders):
+    """Listings here; orders in orders.py (VosoOrders)."""
+
     channel = "voso"
 
     # ------------------------------------------------------------------------------------------ auth
@@ -67,17 +77,32 @@ class VosoAdapter:
     def refresh(self, session: Session, refresh_token: str) -> TokenGrant:
         return self.login(session)  # Voso has no refresh token: log in again
 
+    # -------------------------------------------------------------------------------------- webhooks
+    def configure_webhooks(self, session: Session, url: str) -> str | None:
+        """Have QC and order events sent to `url`. Returns the signing secret if Voso issued one: it does so
+        only when the shop's subscription is first made, and shows it that once."""
+        data = client.request(
+            session, "PUT", "/v2/webhooks", operation="webhooks", json={"url": url, "events": list(WEBHOOK_EVENTS)},
+            summary={"url": url},
+        )  # fmt: skip
+        return data.get("secret") or None
+
+    def rotate_webhook_secret(self, session: Session) -> str:
+        """A new signing secret, for when ours is lost; the previous one stays valid for 24 hours."""
+        return client.request(session, "POST", "/v2/webhooks/rotate-secret", operation="webhooks_rotate")["secret"]
+
     # ---------------------------------------------------------------------------------------- images
     def _cdn_urls(self, session: Session, images: list[ListingImage]) -> list[str]:
         """Hosted /cdn/ URLs for our photos: Voso fetches each from our URL once; the result is cached by
         sha256 per shop (Voso stores content-addressed, so a URL stays valid)."""
-        urls = {image.sha256: session.image_cache_get(image.sha256) for image in images}
-        missing = [image for image in images if not urls[image.sha256]]
+        urls = session.image_cache_get([image.sha256 for image in images])
+        missing = [image for image in images if image.sha256 not in urls]
         failures: list[str] = []
         for start in range(0, len(missing), MAX_MIGRATE_URLS):
             batch = missing[start : start + MAX_MIGRATE_URLS]
+            # A migration counts against the token's limit as well as the migration limit: wait for both.
             data = client.request(
-                session, "POST", "/v2/media/migrate", operation="migrate", bucket=BUCKET_MIGRATE,
+                session, "POST", "/v2/media/migrate", operation="migrate", bucket=(BUCKET, BUCKET_MIGRATE),
                 json={"urls": [image.url for image in batch]}, summary={"images": len(batch)},
             )  # fmt: skip
             batch_id = data["batchId"]
@@ -89,13 +114,15 @@ class VosoAdapter:
             else:
                 raise Retryable("migrate_pending", "Voso has not fetched the photos yet.")
             by_source = {r.get("sourceUrl"): r for r in result.get("results", [])}
+            fetched = {}
             for image in batch:
                 entry = by_source.get(image.url) or {}
                 if entry.get("ok") and entry.get("url"):
-                    urls[image.sha256] = entry["url"]
-                    session.image_cache_put(image.sha256, entry["url"])
+                    fetched[image.sha256] = entry["url"]
                 else:
                     failures.append(entry.get("errorCode") or "MISSING_RESULT")
+            urls.update(fetched)
+            session.image_cache_put(fetched)
         if failures:
             fetch_errors = {"FETCH_TIMEOUT", "HTTP_5XX", "MISSING_RESULT"}
             if all(code in fetch_errors for code in failures):
@@ -150,7 +177,10 @@ class VosoAdapter:
             body["certificates"] = [certificate]
         return body
 
-    def publish(self, session: Session, content: ListingContent, *, idempotency_key: str) -> PublishResult:
+    def publish(
+        self, session: Session, content: ListingContent, *, idempotency_key: str, retrying: bool = False
+    ) -> PublishResult:
+        # `retrying` needs no search here: the Idempotency-Key replays a create whose answer was lost.
         body = self._content(session, content) | {
             "externalId": content.listing_id,
             "sellerSku": content.seller_sku,
@@ -251,39 +281,3 @@ class VosoAdapter:
             if not data.get("nextCursor"):
                 return items
             params["cursor"] = data["nextCursor"]
-
-    def fetch_orders(self, session: Session, *, since: int, until: int) -> list[RemoteOrder]:
-        """Orders updated in [since, until] through search, in windows of at most 7 days."""
-        orders: dict[str, RemoteOrder] = {}
-        window = 7 * 86400
-        start = since
-        while start < until:
-            end = min(start + window, until)
-            params: dict = {
-                "updatedFrom": datetime.fromtimestamp(start, UTC).isoformat(),
-                "updatedTo": datetime.fromtimestamp(end, UTC).isoformat(),
-                "pageSize": 100,
-            }
-            while True:
-                data = client.request(session, "GET", "/v2/orders", operation="orders", params=params)
-                for row in data.get("items", []):
-                    lines = tuple(
-                        {
-                            "external_item_id": str(line.get("productId")),
-                            "listing_id": line.get("externalId") or "",
-                            "seller_sku": line.get("sellerSku", ""),
-                            "quantity": int(line.get("quantity", 0)),
-                            "unit_price_vnd": int(line.get("unitPrice", 0)),
-                        }
-                        for line in row.get("items", [])
-                    )
-                    updated = datetime.fromisoformat(str(row.get("updatedAt")).replace("Z", "+00:00"))
-                    orders[row["orderId"]] = RemoteOrder(
-                        row["orderId"], row.get("status", ""), int(updated.timestamp()),
-                        int(row.get("totalAmount", 0)), lines, row.get("paymentMethod", ""),
-                    )  # fmt: skip
-                if not data.get("nextCursor"):
-                    break
-                params["cursor"] = data["nextCursor"]
-            start = end
-        return list(orders.values())

@@ -70,7 +70,7 @@ def request(
     path: str,
     *,
     operation: str,
-    bucket: str = BUCKET,
+    bucket: str | tuple[str, ...] = BUCKET,
     authenticated: bool = True,
     headers=None,
     summary=None,

@@ -15,3 +15,21 @@ NAME_RANGE = (25, 255)
 PAGE_SIZE = 50
 BUCKET = "voso:token"
 BUCKET_MIGRATE = "voso:migrate"
+# What the service listens to: review outcomes and orders (stock changes are ours, Voso only echoes them).
+WEBHOOK_EVENTS = ("product.qc_updated", "order.created", "order.status_updated")
+
+# Order statuses (marketplaces.md §3) → the service's normalised ones (sales.models.OrderStatus). None: the
+# normalised status stays as it was (a failed delivery is still on its way, back to the seller or again).
+ORDER_STATUS = {
+    "unpaid": "placed",
+    "pending": "confirmed",
+    "ready_to_ship": "confirmed",
+    "shipped": "shipped",
+    "failed_delivery": None,
+    "delivered": "delivered",
+    "canceled": "cancelled",
+    "returned": "returned",
+}
+ORDER_WINDOW_S = 7 * 86400  # order search refuses a longer window
+ORDER_PAGE_SIZE = 100
+FEED_PAGE_SIZE = 200

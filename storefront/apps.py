@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StorefrontConfig(AppConfig):
+    name = "storefront"
+    label = "storefront"
+    verbose_name = _("Province storefront")
+
+    def ready(self):
+        from . import selectors  # noqa: F401  (registers the scope rules)
