@@ -13,7 +13,7 @@ import json
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -56,9 +56,7 @@ class KpiApiMixin(ScopedQuerysetMixin):
     def perform_content_negotiation(self, request, force=False):
         try:
             return super().perform_content_negotiation(request, force)
-        except Exception:
-            if force:
-                raise
+        except Http404:  # DRF's answer to an unknown ?format=: a 404, where a 400 names the mistake
             raise serializers.ValidationError({"format": [_("Choose json, csv or xlsx.")]}) from None
 
     def handle_exception(self, exc):
@@ -87,8 +85,15 @@ class KpiApiMixin(ScopedQuerysetMixin):
         makes every earlier answer unreachable at once."""
         if not getattr(settings, "KPI_CACHE_SECONDS", 60):
             return None
-        generations = list(RollupState.objects.order_by("name").values_list("generation", flat=True))
-        reach = "admin" if ask.reach.is_admin else f"user:{ask.reach.user_id}"
+        if not hasattr(self, "_generations"):  # once per request, however many keys it makes
+            self._generations = list(RollupState.objects.order_by("name").values_list("generation", flat=True))
+        generations = self._generations
+        # A viewer whose area changed gets fresh answers at once, not those of their former area.
+        reach = (
+            "admin"
+            if ask.reach.is_admin
+            else [ask.reach.user_id, sorted(ask.reach.roles), sorted(ask.reach.commune_ids)]
+        )
         described = [type(self).__name__, ask.scope.pk if ask.scope else None, ask.period.start, ask.period.end,
                      ask.channels, ask.today, reach, generations, get_language(), extra]  # fmt: skip
         return "kpi:" + hashlib.sha256(json.dumps(described, default=str).encode()).hexdigest()

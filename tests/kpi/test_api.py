@@ -260,3 +260,17 @@ def test_cached_answers_follow_the_rollups(api, login, settings):
 
     # then
     assert (before, cached, after) == (0, 0, 1)
+
+
+def test_cached_pages_of_the_gap_list_stay_apart(api, login, settings):
+    # given six products, two of them not listed, and a cache
+    settings.KPI_CACHE_SECONDS = 60
+    products(6)
+    client = login(officer())
+
+    # when
+    first, second, again = (get(client, "gaps", page_size=1, page=page).json() for page in (1, 2, 1))
+
+    # then
+    assert first["count"] == second["count"] == 2
+    assert first["results"] != second["results"] and again == first

@@ -256,3 +256,16 @@ def test_the_trend_gives_the_kpi_of_each_month(api, login):
     assert (months["2024-07"]["lines"], months["2024-08"]["gmv_vnd"]) == (0, 150000)
     assert months["2024-12"]["gmv_vnd"] == 0  # A's sale was returned since: net of returns as of today
     assert months["2024-06"]["lines"] == 1  # the homestay's sale (services count in the sales)
+
+
+def test_the_trend_by_quarter_counts_distinct_products_per_quarter(api, login):
+    # given
+    the_ten()
+    client = login(officer_of_van_chan())
+
+    # when
+    response = client.get("/api/v1/kpi/trend/", {"scope": van_chan().pk, "period": "2024", "interval": "quarter"})
+
+    # then H (sold in February, valid until June) in Q1; F (August, attested) in Q3; A (December) in Q4
+    quarters = [(row["from"], row["denominator"], row["numerator"]) for row in response.json()["buckets"]]
+    assert quarters == [("2024-01-01", 8, 1), ("2024-04-01", 8, 0), ("2024-07-01", 7, 1), ("2024-10-01", 8, 1)]
