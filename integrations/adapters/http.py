@@ -3,6 +3,7 @@ ChannelErrors. The marketplace-specific envelope is read by each adapter's clien
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ import requests
 
 from marketplace.core.http import http_session
 
-from .base import CallRecord, ChannelError, Retryable, Session
+from .base import CallRecord, ChannelError, RateLimited, Retryable, Session
 
 _session = None
 
@@ -21,6 +22,14 @@ def shared_session() -> requests.Session:
     if _session is None:
         _session = http_session()
     return _session
+
+
+# A lone 5xx or dropped connection is usually gone a moment later: the same call is tried once more at once (after
+# a short jittered pause, through the rate limiter again) before the task gives up and backs off. Safe for creates
+# too: each has its duplicate guard (Voso's Idempotency-Key; Postmart's error_repeated_mtsku, then a search).
+# Not for 429 (Retry-After says how long to wait) nor a timeout (a second one would hold the worker as long).
+INLINE_RETRIES = 1
+INLINE_PAUSE_S = (0.1, 0.4)
 
 
 def call(
@@ -36,6 +45,17 @@ def call(
     **kwargs,
 ) -> dict:
     """Make one call: wait for the shared rate limiter, send, parse with `parse`, record it either way."""
+    for attempt in range(INLINE_RETRIES + 1):
+        try:
+            return _call_once(session, operation, bucket, method, url, path, summary, parse, **kwargs)
+        except Retryable as exc:
+            if attempt == INLINE_RETRIES or isinstance(exc, RateLimited) or exc.code == "timeout":
+                raise
+            time.sleep(random.uniform(*INLINE_PAUSE_S))
+    raise AssertionError("unreachable")
+
+
+def _call_once(session, operation, bucket, method, url, path, summary, parse, **kwargs) -> dict:
     for name in (bucket,) if isinstance(bucket, str) else bucket:
         session.throttle(name)
     started = time.monotonic()

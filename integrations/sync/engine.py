@@ -45,6 +45,8 @@ S = ListingState
 # Longer than the task's hard time limit: a lease outlives its worker only if the worker died.
 LEASE = timedelta(seconds=360)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 1.0, 900.0
+# The calls that create an item on a marketplace (adapters' operation names, as recorded in ListingAttempt).
+CREATE_OPERATIONS = ("add_item", "create")
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def _sync_once(listing: Listing) -> Outcome:
     if not listing.external_id:
         if listing.state != S.SUBMITTING:
             listing_transition(listing=listing, to=S.SUBMITTING)
-        result = adapter.publish(session, content, idempotency_key=str(listing.pk), retrying=listing.retry_count > 0)
+        result = adapter.publish(session, content, idempotency_key=str(listing.pk), retrying=_create_unsure(listing))
         _pushed(
             listing,
             external_id=result.external_id,
@@ -238,6 +240,14 @@ def _sync_once(listing: Listing) -> Outcome:
         # Nothing left to send: the listing is wherever the marketplace last said it was.
         listing_transition(listing=listing, to=_remote_state(listing), note="in sync")
     return Outcome("pushed" if pushed else "unchanged")
+
+
+def _create_unsure(listing: Listing) -> bool:
+    """Did an earlier attempt end on a failed create call (5xx, timeout…), which may have created the item?"""
+    if not listing.retry_count:
+        return False
+    last_failure = listing.attempts.filter(ok=False).order_by("-at", "-pk").values_list("operation", flat=True)
+    return last_failure.first() in CREATE_OPERATIONS
 
 
 def _remote_state(listing: Listing) -> str:

@@ -157,7 +157,7 @@ def _process(command: list[str], env: dict, log: Path, ready: str | None = None,
                 try:
                     requests.get(url, timeout=1)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still booting
                     pass
             if process.poll() is not None:
                 raise RuntimeError(f"{command[:4]} stopped: {log.read_text(errors='replace')[-2000:]}")

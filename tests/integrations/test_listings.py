@@ -74,18 +74,18 @@ def test_scenario_1_happy_path_on_both_marketplaces(api, login, pm_url, vs_url, 
 
 
 def test_scenario_2_commit_then_error_makes_no_duplicate(api, login, pm_url, vs_url, live_server):
-    # given both marketplaces commit the create and then answer 502
+    # given both marketplaces commit the create and then answer 502, twice in a row
     pm_connect(pm_url, area=lao_cai())
     vs_connect(vs_url, area=lao_cai())
     product, certificate = ready_product()
     register_certificate(pm_url, vs_url, certificate)
     admin(pm_url, "POST", "/faults", id="pm", match={"method": "POST", "path": "^/api/v2/product/add_item$",
-          "times": 1}, action={"type": "commit_then_error", "status": 502})  # fmt: skip
-    admin(vs_url, "POST", "/faults", id="vs", match={"method": "POST", "path": "^/v2/products$", "times": 1},
+          "times": 2}, action={"type": "commit_then_error", "status": 502})  # fmt: skip
+    admin(vs_url, "POST", "/faults", id="vs", match={"method": "POST", "path": "^/v2/products$", "times": 2},
           action={"type": "commit_then_error", "status": 502})  # fmt: skip
     listings = [request_listing(api, login, product, channel) for channel in ("postmart", "voso")]
 
-    # when the first push meets the error and the retry follows
+    # when the first push meets the error (and its one quick retry meets it again), and the task's retry follows
     first = [listing_sync(listing_id=listing.pk) for listing in listings]
     second = [listing_sync(listing_id=listing.pk) for listing in listings]
 
@@ -95,11 +95,35 @@ def test_scenario_2_commit_then_error_makes_no_duplicate(api, login, pm_url, vs_
     pm_listing, vs_listing = (Listing.objects.get(pk=listing.pk) for listing in listings)
     assert "earlier attempt" in pm_listing.events.last().note
     assert len(requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]) == 1
+    # Postmart: the quick retry met error_repeated_mtsku; the task's retry searched first and made no add_item
+    assert len(mock_requests(pm_url, "/api/v2/product/add_item")) == 2
     assert len(mock_requests(pm_url, "/api/v2/product/search_item")) == 1
     vs_state = requests.get(f"{vs_url}/__admin/state", timeout=5).json()
     assert [p["externalId"] for p in vs_state["products"]] == [str(vs_listing.pk)]
-    replayed = [r for r in mock_requests(vs_url, "/v2/products") if r["method"] == "POST"]
-    assert len(replayed) == 2 and vs_listing.external_id
+    # Voso: the same Idempotency-Key three times, replayed after the first
+    creates = [r for r in mock_requests(vs_url, "/v2/products") if r["method"] == "POST"]
+    assert len(creates) == 3 and vs_listing.external_id
+
+
+def test_a_lone_5xx_is_retried_at_once_without_waiting_for_the_task(api, login, pm_url, vs_url, live_server):
+    # given Postmart commits the create and answers 502 once
+    pm_connect(pm_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, None, certificate)
+    admin(pm_url, "POST", "/faults", id="pm", match={"method": "POST", "path": "^/api/v2/product/add_item$",
+          "times": 1}, action={"type": "commit_then_error", "status": 502})  # fmt: skip
+    listing = request_listing(api, login, product, "postmart")
+
+    # when it is pushed once
+    outcome = listing_sync(listing_id=listing.pk)
+
+    # then the quick retry found the item made (error_repeated_mtsku → search) and bound it: one item, no backoff
+    assert outcome.result == "pushed"
+    listing.refresh_from_db()
+    assert listing.state in ("pending_review", "live") and listing.retry_count == 0
+    assert len(requests.get(f"{pm_url}/__admin/state", timeout=5).json()["items"]) == 1
+    failed = ListingAttempt.objects.filter(listing=listing, ok=False).values_list("operation", "http_status")
+    assert list(failed) == [("add_item", 502), ("add_item", 400)]
 
 
 def test_scenario_3_retry_after_is_honoured_and_the_daily_quota_defers(api, login, pm_url, vs_url):
