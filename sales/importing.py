@@ -381,11 +381,16 @@ def orders_import(*, user, channel: str, data: bytes, dry_run: bool) -> ImportRe
         raise ServiceError("unreadable_file", str(exc), fields={"file": [str(exc)]}) from exc
     orders, report.rows, report.errors = _check(channel, user, table)
     report.orders, report.lines = len(orders), sum(len(o.lines) for o in orders)
-    existing = set(
-        Order.objects.filter(channel=channel, external_id__in=[o.external_id for o in orders]).values_list(
-            "external_id", flat=True
-        )
-    )
+    named = Order.objects.filter(channel=channel, external_id__in=[o.external_id for o in orders])
+    existing = set(named.values_list("external_id", flat=True))
+    # An order the channel already sent us for a producer outside this officer's reach is not theirs to change
+    # (it would move another cooperative's sales, and the KPI): refuse those rows rather than apply them.
+    mine = set(scope_queryset(named, user).values_list("external_id", flat=True))
+    for order in orders:
+        if order.external_id in existing - mine:
+            report.errors.append(
+                RowError(order.row, "order_id", _("This order belongs to a producer outside your area."))
+            )
     if dry_run or report.errors:
         report.created = sum(o.external_id not in existing for o in orders)
         report.updated = len(orders) - report.created

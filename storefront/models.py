@@ -12,6 +12,9 @@ class Checkout(models.Model):
     order = models.OneToOneField("sales.Order", on_delete=models.CASCADE, related_name="checkout")
     listing = models.ForeignKey("integrations.Listing", on_delete=models.PROTECT, related_name="+")
     token_digest = models.CharField(max_length=64)
+    # The checkout form's one-time value: a second submit of the same form (double tap, a retry after a lost
+    # answer) finds this order instead of placing and charging a second one.
+    form_nonce = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     refunded_vnd = models.PositiveBigIntegerField(_("refunded (VND)"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,11 +13,14 @@ Payment safety, since localstripe ignores idempotency keys (marketplaces.md §7.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
 
 import phonenumbers
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -142,8 +145,37 @@ def checkout_validate(
 
 
 @transaction.atomic
+def checkout_form_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _token_for(nonce: str) -> str:
+    # Derived from the form's nonce, so that a repeated submit can be sent to the same order page; the digest of
+    # the token is all that is stored, as for a random one.
+    return hmac.new(settings.SECRET_KEY.encode(), f"storefront-order:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def checkout_already_placed(*, nonce: str) -> Placed | None:
+    """The order a form with this nonce already placed, if any (a double submit, or a retry after a lost answer)."""
+    if not nonce:
+        return None
+    checkout = Checkout.objects.select_related("order").filter(form_nonce=nonce).first()
+    if checkout is None:
+        return None
+    attempt = checkout.order.payment_attempts.order_by("-attempt_no").first()
+    return Placed(order=checkout.order, checkout=checkout, token=_token_for(nonce), attempt=attempt)
+
+
 def checkout_place(
-    *, listing_id, quantity, buyer_name: str, phone: str, address_line: str, commune_id, payment_method: str
+    *,
+    listing_id,
+    quantity,
+    buyer_name: str,
+    phone: str,
+    address_line: str,
+    commune_id,
+    payment_method: str,
+    nonce: str = "",
 ) -> Placed:
     """Validate, then write the order (channel storefront, status placed), its line, its first history entry,
     the buyer's link and payment attempt 1, all in one transaction. Nothing is written if anything is wrong."""
@@ -180,8 +212,10 @@ def checkout_place(
     order.currency, order.buyer_phone, order.delivery_unit = CURRENCY.upper(), clean["phone"], commune
     order.delivery_address = f"{clean['address_line']}, {commune.display_name}"[:300]
     order.save(update_fields=["currency", "buyer_phone", "delivery_unit", "delivery_address", "updated_at"])
-    token = secrets.token_urlsafe(24)
-    checkout = Checkout.objects.create(order=order, listing=listing, token_digest=token_digest(token))
+    token = _token_for(nonce) if nonce else secrets.token_urlsafe(24)
+    checkout = Checkout.objects.create(
+        order=order, listing=listing, token_digest=token_digest(token), form_nonce=nonce or None
+    )
     attempt = _attempt_new(order=order, payment_method=payment_method)
     return Placed(order=order, checkout=checkout, token=token, attempt=attempt)
 
@@ -197,7 +231,15 @@ def _attempt_new(*, order: Order, payment_method: str) -> PaymentAttempt:
 def checkout_start(**fields) -> Placed:
     """Place the order, then pay it (attempt 1). The buyer is sent to the order's page whatever the outcome:
     paid, declined (try again), 3-D Secure to complete, or still being checked."""
-    placed = checkout_place(**fields)
+    if earlier := checkout_already_placed(nonce=fields.get("nonce", "")):
+        return earlier  # this form was sent before: its order is being paid (or was); never a second charge
+    try:
+        placed = checkout_place(**fields)
+    except IntegrityError:
+        # The same form submitted twice at once: the other request placed it (unique nonce) and pays it.
+        if earlier := checkout_already_placed(nonce=fields.get("nonce", "")):
+            return earlier
+        raise
     payment_attempt_send(attempt=placed.attempt)
     placed.attempt.refresh_from_db()
     return placed

@@ -104,7 +104,7 @@ def _checkout_context(request, listing, values: dict, errors: dict) -> dict:
     }
 
 
-FIELDS = ("quantity", "buyer_name", "phone", "address_line", "province", "commune", "payment_method")
+FIELDS = ("quantity", "buyer_name", "phone", "address_line", "province", "commune", "payment_method", "nonce")
 
 
 @require_http_methods(["GET", "POST"])
@@ -117,6 +117,7 @@ def checkout(request):
         raise Http404
     values = {name: data.get(name, "") for name in FIELDS}
     values["quantity"] = values["quantity"] or "1"
+    values["nonce"] = values["nonce"] or services.checkout_form_nonce()  # one per form shown
     if request.method == "GET" or data.get("action") == "places":
         values["commune"] = "" if data.get("action") == "places" else values["commune"]
         return render(request, "storefront/checkout.html", _checkout_context(request, listing, values, {}))
@@ -124,7 +125,7 @@ def checkout(request):
         placed = services.checkout_start(
             listing_id=listing.pk, quantity=values["quantity"], buyer_name=values["buyer_name"],
             phone=values["phone"], address_line=values["address_line"], commune_id=values["commune"],
-            payment_method=values["payment_method"],
+            payment_method=values["payment_method"], nonce=values["nonce"],
         )  # fmt: skip
     except ServiceError as exc:
         errors = exc.fields or {"form": [exc.message]}

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import uuid
@@ -27,6 +28,7 @@ from ..adapters.base import (
     AuthExpired,
     ChannelError,
     ItemLocked,
+    NotFound,
     QuotaExceeded,
     RateLimited,
     RemoteItem,
@@ -38,7 +40,7 @@ from ..models import Listing, ListingState
 from .content import listing_content
 from .reasons import reasons_for_people
 from .sessions import connection_fresh, connection_token_renew, session_for
-from .states import HOLD, listing_transition
+from .states import HOLD, IllegalTransition, listing_transition
 
 logger = logging.getLogger(__name__)
 S = ListingState
@@ -102,6 +104,12 @@ def listing_sync(*, listing_id) -> Outcome:
             break
         if not Listing.objects.filter(pk=listing_id, resync_wanted=True).exists():
             break
+        if _round == 2:
+            # Asked again and again while we pushed: hand it to a fresh task rather than loop here for ever.
+            from .services import listing_enqueue
+
+            listing_enqueue(listing)
+            break
         token = _lease(listing_id)
         if token is None:
             break  # whoever took it pushes what was asked
@@ -142,6 +150,10 @@ def _sync_guarded(listing: Listing) -> Outcome:
     except ItemLocked as exc:
         listing_transition(listing=listing, to=S.LOCKED, note=exc.code, force=True)
         return Outcome("held", detail=exc.code)
+    except IllegalTransition:
+        # A bug of ours, not the marketplace's answer: keep the listing as it is, and say so loudly.
+        logger.exception("listing %s: illegal transition", listing.pk)
+        return Outcome("held", detail="illegal_transition")
     except ChannelError as exc:  # Invalid, AuthFailed, clock skew…: a person must act
         _fail(listing, exc)
         return Outcome("failed", detail=exc.code)
@@ -177,6 +189,8 @@ def _pushed(listing: Listing, **fields) -> None:
 def _sync_once(listing: Listing) -> Outcome:
     if listing.state in HOLD:
         return Outcome("held", detail=listing.state)
+    if listing.state == S.QUOTA_DEFERRED and listing.next_attempt_at and listing.next_attempt_at > timezone.now():
+        return Outcome("deferred", detail=listing.state)  # an edit does not spend tomorrow's quota today
     adapter = adapter_for(listing.channel)
     if listing.wanted_removed:
         return _withdraw(listing, adapter)
@@ -276,7 +290,9 @@ def _withdraw(listing: Listing, adapter) -> Outcome:
     outcome = adapter.unlist(session, [listing.external_id])
     if listing.external_id in outcome.failed:
         # Postmart refuses to unlist an item under review or banned: delete it instead (its SKU is freed).
-        adapter.delete(session, listing.external_id)
+        # NotFound: an earlier delete went through but its answer was lost; it is gone, which is what we asked.
+        with contextlib.suppress(NotFound):
+            adapter.delete(session, listing.external_id)
         _pushed(listing, applied_visible=False, remote_status="DELETED")
     else:
         _pushed(listing, applied_visible=False)

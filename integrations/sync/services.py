@@ -219,7 +219,9 @@ def listings_release_deferred() -> int:
     stale = now - timezone.timedelta(minutes=10)
     # A lease whose worker died (or could not release it) has expired: that listing is lost too.
     idle = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    for listing in Listing.objects.filter(state__in=[S.QUEUED, S.SUBMITTING], updated_at__lt=stale).filter(idle):
+    # Also a push asked for while a worker held the lease and died with it (resync_wanted, lease now idle).
+    lost = Q(state__in=[S.QUEUED, S.SUBMITTING], updated_at__lt=stale) | Q(resync_wanted=True)
+    for listing in Listing.objects.filter(lost).filter(idle).exclude(state__in=list(HOLD)):
         with transaction.atomic():
             listing_enqueue(listing)
         released += 1

@@ -15,6 +15,7 @@ from integrations.models import Listing, ListingAttempt
 from integrations.sync.engine import listing_sync
 from integrations.sync.polling import listings_poll_reviews
 from integrations.sync.reconcile import listings_reconcile
+from integrations.sync.services import listing_unlist as listing_unlist_service
 from integrations.sync.sessions import session_for
 from marketplace.accounts.models import Role
 from tests.factories import user_with_role
@@ -439,3 +440,35 @@ def test_a_change_asked_for_while_a_push_is_in_flight_is_sent_right_after(api, l
     listing.refresh_from_db()
     assert (listing.applied_price, listing.resync_wanted, listing.lease_owner) == (265_000, False, "")
     assert len(mock_requests(pm_url, "/api/v2/product/update_price")) == 1
+
+
+def test_a_failed_listing_is_resubmitted_by_the_next_push_and_a_lost_delete_answer_counts_as_done(api, login, pm_url):
+    # given a Postmart listing whose first create was refused outright (so it failed, bound to nothing)
+    pm_connect(pm_url, area=lao_cai())
+    product, certificate = ready_product()
+    register_certificate(pm_url, None, certificate)
+    admin(pm_url, "POST", "/faults", match={"path": "^/api/v2/product/add_item$", "times": 1},
+          action={"type": "http_error", "status": 400, "code": "error_param", "message": "Bad"})  # fmt: skip
+    listing = request_listing(api, login, product, "postmart")
+    assert listing_sync(listing_id=listing.pk).result == "failed"
+
+    # when the product is fixed and its listings pushed again (listings_resync_product)
+    assert listing_sync(listing_id=listing.pk).result == "pushed"
+
+    # then it went straight back to review
+    listing.refresh_from_db()
+    assert listing.external_id and listing.state in ("pending_review", "live")
+    states = list(listing.events.values_list("to_state", flat=True))
+    assert states[-3:-1] == ["failed", "submitting"]
+
+    # when it is withdrawn while in review, and Postmart deletes it but the answer is lost (then 'not found')
+    admin(pm_url, "PUT", "/review-config", mode="manual")
+    listing_unlist_service(listing=listing)
+    admin(pm_url, "POST", "/faults", match={"path": "^/api/v2/product/delete_item$", "times": 2},
+          action={"type": "commit_then_error", "status": 502})  # fmt: skip
+    first = listing_sync(listing_id=listing.pk)
+    second = listing_sync(listing_id=listing.pk)
+
+    # then the second try finds it gone and the listing is delisted, not failed
+    assert first.result == "retry" and second.result == "pushed"
+    assert Listing.objects.get(pk=listing.pk).state == "delisted"

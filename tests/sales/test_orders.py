@@ -307,6 +307,21 @@ def test_only_officers_import_and_a_product_out_of_reach_is_not_found(api, login
     assert officer.status_code == 400 and list(officer.json()["fields"]) == ["rows.2.seller_sku"]
 
 
+def test_an_import_may_not_touch_an_order_of_a_producer_outside_the_officers_area(api, login, booth):
+    # given an order the platform sent for a producer outside Lào Cai, and a Lào Cai officer's own package
+    elsewhere = honey_listing(booth, 8, place=("2025", "commune", "00004"))
+    order_apply(channel="voso", connection=booth, news=news("Z-2", listing=elsewhere), source="webhook")
+    mine = honey_listing(booth, 9)
+    rows = [["Z-2", "Hoàn thành", "2025-03-02", mine.seller_sku, 1, 150000, "2025-03-03", ""]]
+
+    # when the officer imports a row naming that order
+    response = upload(login(user_with_role(Role.OFFICER, units=[lao_cai()])), csv_file(rows))
+
+    # then the row is refused and the order is as the platform left it
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["rows.2.order_id"]
+    assert Order.objects.get(external_id="Z-2").status == "confirmed"
+
+
 # ------------------------------------------------------------------------------------------------- attest
 def test_an_officer_attests_an_order_with_its_document(api, login, booth):
     # given an officer of the area and a package sold at a fair

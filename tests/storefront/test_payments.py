@@ -277,3 +277,21 @@ def test_a_refund_by_an_officer_returns_the_order(api, login, client, stripe_ser
     assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == [
         "placed", "completed", "returned"
     ]  # fmt: skip
+
+
+def test_the_same_checkout_form_sent_twice_places_and_charges_one_order(client, stripe_server):
+    # given the checkout form as a buyer received it (with its one-time value)
+    listing = on_sale()
+    page = client.get(f"/cua-hang/mua/?listing={listing.pk}", **EN)
+    nonce = page.context["values"]["nonce"]
+    assert nonce and f'value="{nonce}"' in page.content.decode()
+
+    # when it is sent twice (a double tap, or a retry after the first answer was lost)
+    first = checkout(client, listing, nonce=nonce)
+    second = checkout(client, listing, nonce=nonce)
+
+    # then both lead to the same order page, and Stripe holds one payment for it
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    order = Order.objects.get()
+    assert order.status == "completed" and len(intents_of(order)) == 1
+    assert client.get(second["Location"], **EN).status_code == 200
