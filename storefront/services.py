@@ -144,7 +144,6 @@ def checkout_validate(
     return clean
 
 
-@transaction.atomic
 def checkout_form_nonce() -> str:
     return secrets.token_urlsafe(24)
 
@@ -166,6 +165,7 @@ def checkout_already_placed(*, nonce: str) -> Placed | None:
     return Placed(order=checkout.order, checkout=checkout, token=_token_for(nonce), attempt=attempt)
 
 
+@transaction.atomic
 def checkout_place(
     *,
     listing_id,
