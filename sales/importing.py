@@ -172,7 +172,7 @@ def _read_table(data: bytes) -> list[list]:
 
 
 class _FileError(Exception):
-    pass
+    """The file itself cannot be read (format, encoding, size): the whole import is refused, naming `file`."""
 
 
 def _blank(value) -> bool:
