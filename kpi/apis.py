@@ -3,19 +3,13 @@ fill state and an on-demand refresh.
 
 A scope is a saved scope's id (`scope=`), looked up through the one scoping mechanism, so a scope the viewer
 may not see is a 404; without it, everything the viewer may see. Products outside the viewer's reach are never
-counted. Answers are cached briefly (KPI_CACHE_SECONDS, default 60), keyed by the rollups' generation: a refresh
-that changes a rollup row is visible at once; a certificate verified a moment ago, within that time.
+counted. Answers are kept ready until a refresh of the rollups sees a change (kpi.answers): beat refreshes
+every minute, and an officer can ask for a refresh now (POST /api/v1/kpi/refresh/).
 """
 
-import hashlib
-import json
-
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -29,7 +23,7 @@ from marketplace.core.api import Pagination
 from marketplace.core.errors import ServiceError
 from marketplace.places.models import NamedScope
 
-from . import exports, selectors
+from . import answers, exports, selectors
 from .models import RollupState
 from .periods import buckets, channels_from_params, interval_from_params, period_from_params
 from .selectors import GAP_REASONS, Ask
@@ -45,7 +39,7 @@ _COMMON = [
 
 
 class KpiApiMixin(ScopedQuerysetMixin):
-    """Parameters, scope lookup (404 outside what the viewer may see), exports and the short cache."""
+    """Parameters, scope lookup (404 outside what the viewer may see), exports and the cached answers (kpi.answers)."""
 
     queryset = NamedScope.objects.all()
     renderer_classes = [JSONRenderer, exports.CsvRenderer, exports.XlsxRenderer]
@@ -80,45 +74,16 @@ class KpiApiMixin(ScopedQuerysetMixin):
     def exporting(self) -> bool:
         return getattr(self.request.accepted_renderer, "format", "json") in ("csv", "xlsx")
 
-    def cache_key(self, ask: Ask, **extra) -> str | None:
-        """None when caching is off. The rollups' generations are in the key: a refresh that changed a row
-        makes every earlier answer unreachable at once."""
-        if not getattr(settings, "KPI_CACHE_SECONDS", 60):
-            return None
-        if not hasattr(self, "_generations"):  # once per request, however many keys it makes
-            self._generations = list(RollupState.objects.order_by("name").values_list("generation", flat=True))
-        generations = self._generations
-        # A viewer whose area changed gets fresh answers at once, not those of their former area.
-        reach = (
-            "admin"
-            if ask.reach.is_admin
-            else [ask.reach.user_id, sorted(ask.reach.roles), sorted(ask.reach.commune_ids)]
-        )
-        described = [type(self).__name__, ask.scope.pk if ask.scope else None, ask.period.start, ask.period.end,
-                     ask.channels, ask.today, reach, generations, get_language(), extra]  # fmt: skip
-        return "kpi:" + hashlib.sha256(json.dumps(described, default=str).encode()).hexdigest()
-
     def cached(self, ask: Ask, compute, **extra):
-        """The answer's data, computed once per key (for JSON, CSV and XLSX, and every page of a list)."""
-        key = self.cache_key(ask, **extra)
-        found = cache.get(key) if key else None
-        if found is None:
-            found = compute()
-            if key:
-                cache.set(key, found, getattr(settings, "KPI_CACHE_SECONDS", 60))
-        return found
+        """The answer's data, computed once per state of the data (kpi.answers)."""
+        return answers.answer_data(self.kind, ask, compute, **extra)
 
     def respond(self, ask: Ask, build, **extra):
-        """`build()` makes the Response. A JSON answer is also kept rendered: a national KPI's breakdowns are
-        thousands of rows, and rendering them again would cost more than everything else of a cached request."""
-        key = None if self.exporting else self.cache_key(ask, rendered=True, **extra)
-        if key is None:
+        """`build()` makes the Response; a JSON answer is also kept rendered (kpi.answers)."""
+        if self.exporting:
             return build()
-        body = cache.get(key)
-        if body is None:
-            body = JSONRenderer().render(build().data)
-            cache.set(key, body, getattr(settings, "KPI_CACHE_SECONDS", 60))
-        return HttpResponse(body, content_type="application/json")
+        return HttpResponse(answers.answer_rendered(self.kind, ask, lambda: build().data, **extra),
+                            content_type="application/json")  # fmt: skip
 
     def export_filename(self, data) -> str:
         scope = (data.get("scope") or {}).get("slug", "all") if isinstance(data, dict) else "all"
@@ -132,11 +97,13 @@ class KpiOnlineWithSalesApi(KpiApiMixin, generics.GenericAPIView):
     commune and channel, gap counts by reason and data freshness per channel."""
 
     export_name = "kpi-online-with-sales"
+    kind = answers.ONLINE_WITH_SALES
 
     @extend_schema(parameters=_COMMON, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, *args, **kwargs):
         ask = self.ask()
-        return self.respond(ask, lambda: Response(self.cached(ask, lambda: selectors.kpi_online_with_sales(ask=ask))))
+        compute = answers.computations(ask)[self.kind]
+        return self.respond(ask, lambda: Response(self.cached(ask, compute)))
 
     def export_tables(self, data):
         return exports.kpi_tables(data)
@@ -149,6 +116,7 @@ class KpiGapsApi(KpiApiMixin, generics.GenericAPIView):
 
     pagination_class = Pagination
     export_name = "kpi-gaps"
+    kind = answers.GAPS
 
     @extend_schema(
         parameters=[
@@ -181,7 +149,9 @@ class KpiGapsApi(KpiApiMixin, generics.GenericAPIView):
             return response
 
         params = request.query_params
-        return self.respond(ask, build, reason=reason, line=line, page=params.get("page"), size=params.get("page_size"))
+        # A page carries absolute links to its neighbours: the host is part of what it is.
+        return self.respond(ask, build, reason=reason, line=line, page=params.get("page"),
+                            size=params.get("page_size"), host=request.get_host())  # fmt: skip
 
     def export_tables(self, data):
         return exports.gap_tables(data["results"])
@@ -191,11 +161,13 @@ class KpiFunnelApi(KpiApiMixin, generics.GenericAPIView):
     """The onboarding funnel of a scope's producers for a period, with the conversion at each step."""
 
     export_name = "kpi-funnel"
+    kind = answers.FUNNEL
 
     @extend_schema(parameters=_COMMON, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, *args, **kwargs):
         ask = self.ask()
-        return self.respond(ask, lambda: Response(self.cached(ask, lambda: selectors.kpi_funnel(ask=ask))))
+        compute = answers.computations(ask)[self.kind]
+        return self.respond(ask, lambda: Response(self.cached(ask, compute)))
 
     def export_tables(self, data):
         return exports.funnel_tables(data)
@@ -205,6 +177,7 @@ class KpiTrendApi(KpiApiMixin, generics.GenericAPIView):
     """The KPI month by month (or quarter, year) over a period, with each one's sales."""
 
     export_name = "kpi-trend"
+    kind = answers.TREND
 
     @extend_schema(
         parameters=[*_COMMON, OpenApiParameter("interval", str, enum=["month", "quarter", "year"])],

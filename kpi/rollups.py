@@ -10,6 +10,10 @@ What it relies on: every write of an order (and of its lines) saves the order, s
 every state change of a listing goes through integrations.sync.states.listing_transition, which saves the
 listing. A line moved to another product after the fact is only caught by a full rebuild
 (`manage.py kpi_refresh --full`).
+
+The KPI also reads certificates, products, producers, readiness, listings and saved scopes directly. Each run
+takes a fingerprint of those tables (`INPUTS`); when it moved, the inputs' generation grows, so that the
+cached answers (keyed by every generation, kpi.answers) are recomputed.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .models import ListingLiveSpan, ProductSaleDay, RollupState, UnitChannelDay
 
 logger = logging.getLogger(__name__)
 
-LISTINGS, PRODUCERS, ORDERS = "listings", "producers", "orders"
+LISTINGS, PRODUCERS, ORDERS, INPUTS = "listings", "producers", "orders", "inputs"
 SOURCES = (LISTINGS, PRODUCERS, ORDERS)
 BATCH_SIZE = 1000
 # A row saved just before a run may commit just after it: the saved cursor stays this far behind the clock,
@@ -53,6 +57,7 @@ class RefreshResult:
     applied: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     rebuilt_products: int = 0
     complete: bool = True
+    inputs_changed: bool = False
 
 
 class _Budget:
@@ -102,7 +107,53 @@ def kpi_refresh(
         result.complete &= complete
         if complete:
             RollupState.objects.filter(name=name).update(finished_at=now, error="", rows=applied)
+    result.inputs_changed = _inputs_note(now)
     return result
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def _inputs_tables() -> list[tuple[str, str, bool]]:
+    """(table, column that moves on every save, whether it is a timestamp) of what the KPI reads besides its
+    rollups. Table and column names come from the models, never from input."""
+    from catalog.models import ProductReadiness
+    from catalog.ocop.models import OcopCertificate
+    from marketplace.places.models import NamedScope
+
+    moving = [(Producer, "updated_at"), (Product, "updated_at"), (OcopCertificate, "updated_at"),
+              (ProductReadiness, "computed_at"), (Listing, "updated_at"), (NamedScope, "created_at")]  # fmt: skip
+    tables = [(model._meta.db_table, model._meta.get_field(column).column, True) for model, column in moving]
+    scope_units = NamedScope.units.through._meta  # a scope's units: rows come and go, ids only grow
+    tables.append((scope_units.db_table, scope_units.pk.column, False))
+    return tables
+
+
+def inputs_fingerprint() -> list:
+    """Per table, the number of rows and the sum of the column that moves on every save: an insert or a delete
+    changes the count, and a save moves the sum (a timestamp only grows), whatever order transactions commit
+    in, which a newest-timestamp check would miss. A scan of each table: milliseconds at national scale."""
+    as_number = {"postgresql": "extract(epoch from {column})", "sqlite": "julianday({column})"}
+    out = []
+    with connection.cursor() as cursor:
+        for table, column, is_time in _inputs_tables():
+            summed = as_number.get(connection.vendor, "{column}") if is_time else "{column}"
+            cursor.execute(f"SELECT count(*), sum({summed.format(column=column)}) FROM {table}")  # noqa: S608
+            count, total = cursor.fetchone()
+            out.append([table, count, str(total)])
+    return out
+
+
+def _inputs_note(now: datetime) -> bool:
+    """Grow the inputs' generation when their fingerprint moved since the last run."""
+    fingerprint = inputs_fingerprint()
+    with transaction.atomic():
+        state, _created = RollupState.objects.select_for_update().get_or_create(name=INPUTS)
+        changed = state.details.get("fingerprint") != fingerprint
+        if changed:
+            state.generation += 1
+            state.details = {**state.details, "fingerprint": fingerprint}
+        state.cursor_at = state.finished_at = now
+        state.save()
+    return changed
 
 
 # ------------------------------------------------------------------------------------------------ cursors
@@ -138,6 +189,7 @@ def _drain(name, rows_of, apply, batch_size, budget, now) -> tuple[int, bool]:
     source = rows_of()
     state = RollupState.objects.get(name=name)
     at, pk = state.cursor_at, _pk(state.cursor_pk, source.model)
+    horizon = _horizon(now)
     applied = 0
     while True:
         if not budget.take():
@@ -149,17 +201,34 @@ def _drain(name, rows_of, apply, batch_size, budget, now) -> tuple[int, bool]:
                 return applied, True
             changed = apply(rows)
             at, pk = rows[-1].updated_at, rows[-1].pk
-            # Kept behind the clock by SAFETY_LAG: what is newer is read again next time.
-            if at <= now - SAFETY_LAG:
+            # Kept behind the horizon: what is newer is read again next time.
+            if at <= horizon:
                 state.cursor_at, state.cursor_pk = at, str(pk)
             else:
-                state.cursor_at, state.cursor_pk = now - SAFETY_LAG, ""
+                state.cursor_at, state.cursor_pk = horizon, ""
             if changed:
                 state.generation += 1
             if name == ORDERS:
                 _note_newest_orders(state, rows)
             state.save()
             applied += len(rows)
+
+
+def _horizon(now: datetime) -> datetime:
+    """How far a cursor may move: SAFETY_LAG behind the clock, and on PostgreSQL also behind the start of the
+    oldest transaction still open on the database. A row is stamped (`updated_at`) inside its transaction, so
+    one that commits late, however late, was stamped after its transaction began and is read next time."""
+    horizon = now - SAFETY_LAG
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT min(xact_start) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+            oldest = cursor.fetchone()[0]
+        if oldest is not None:
+            horizon = min(horizon, oldest - timedelta(seconds=1))
+    return horizon
 
 
 def _note_newest_orders(state: RollupState, rows) -> None:
@@ -336,7 +405,7 @@ def _unit_days_recompute(unit_days: set[tuple[int | None, date]]) -> None:
 # ------------------------------------------------------------------------------------------------ full rebuild
 def _rebuild_begin(now: datetime) -> None:
     """Start rebuilding the sales from scratch. Orders changed from now on are read again afterwards."""
-    RollupState.objects.filter(name=ORDERS).update(rebuild_after=0, cursor_at=now - SAFETY_LAG, cursor_pk="")
+    RollupState.objects.filter(name=ORDERS).update(rebuild_after=0, cursor_at=_horizon(now), cursor_pk="")
 
 
 def _rebuild_continue(batch_size: int, budget: _Budget) -> tuple[int, bool]:

@@ -98,14 +98,28 @@ class Ask:
         return sorted(scope_current_communes(scope=self.scope).values_list("pk", flat=True))
 
     @cached_property
+    def sees_whole_scope(self) -> bool:
+        """The viewer sees every producer of the scope: an administrator, or a viewer whose area covers every
+        commune of the scope (catalog.selectors covers a commune's producers, split communes included). Such a
+        viewer's answers are an administrator's, and are shared with them (kpi.answers)."""
+        if self.reach.is_admin:
+            return True
+        return self.scope is not None and bool(self.reach.commune_ids) and set(self.communes) <= self.reach.commune_ids
+
+    @cached_property
     def producers(self) -> list[int] | None:
         """The producers counted: those of the scope the viewer may see (None: every producer)."""
         if self.reach.is_admin and self.scope is None:
             return None
-        producers = Producer.objects.all() if self.reach.is_admin else producers_in_reach(self.reach)
+        producers = Producer.objects.all() if self.sees_whole_scope else producers_in_reach(self.reach)
         if self.scope is not None:
             producers = producers.filter(current_commune_id__in=self.communes)
         return sorted(producers.values_list("pk", flat=True))
+
+    @cached_property
+    def generations(self) -> list[int]:
+        """Every rollup source's generation (kpi.rollups): part of the key of a cached answer."""
+        return list(RollupState.objects.order_by("name").values_list("generation", flat=True))
 
 
 def in_scope(ask: Ask, path: str = "") -> Q:
@@ -127,7 +141,7 @@ def unresolved_producers(ask: Ask) -> int:
         producers = producers.filter(
             commune_as_captured__in=UnitSuccession.objects.filter(successor_id__in=ask.communes).values("predecessor")
         )
-    if not ask.reach.is_admin:
+    if not ask.sees_whole_scope:
         producers = producers.filter(pk__in=producers_in_reach(ask.reach))
     return producers.count()
 
@@ -712,19 +726,11 @@ def _bucket_tallies(ask: Ask, buckets: list[Period], interval: str) -> list[dict
     return [counted(*row) for row in totals]
 
 
-def _reach_covers_scope(ask: Ask) -> bool:
-    if ask.reach.is_admin:
-        return True
-    if ask.scope is None or not ask.reach.commune_ids:
-        return False
-    return set(ask.communes) <= ask.reach.commune_ids
-
-
 def _trend_sums(ask: Ask, interval: str) -> dict[int, dict]:
     """Sales per bucket. From the communes' daily sums when the viewer sees the whole scope (the same figures,
     fewer rows); from the products' rows otherwise, so that a producer member sees their own sales only."""
     period = ask.period
-    if _reach_covers_scope(ask):
+    if ask.sees_whole_scope:
         rows = UnitChannelDay.objects.filter(channel__in=ask.channels, day__gte=period.start, day__lt=period.end)
         if ask.scope is not None:
             rows = rows.filter(unit_id__in=ask.communes)

@@ -302,16 +302,18 @@ CELERY_BEAT_SCHEDULE = {
     "orders-failed-deliveries-pull": {"task": "sales.tasks.orders_failed_deliveries_pull_task", "schedule": 900.0},
     "orders-poll": {"task": "sales.tasks.orders_poll_task", "schedule": 600.0},
     "orders-reconcile": {"task": "sales.tasks.orders_reconcile_task", "schedule": crontab(minute=50)},
-    # The KPI rollups read the listings and orders changed since the last run (kpi/rollups.py).
-    "kpi-refresh": {"task": "kpi.tasks.kpi_refresh_task", "schedule": 300.0},
+    # The KPI rollups read the listings and orders changed since the last run (kpi/rollups.py), then the
+    # answers opened first are made ready (kpi/answers.py). A run that finds nothing new takes milliseconds.
+    "kpi-refresh": {"task": "kpi.tasks.kpi_refresh_task", "schedule": 60.0},
     "ocop-certificates-refresh-status": {
         "task": "catalog.ocop.tasks.ocop_certificates_refresh_status_task",
         "schedule": crontab(hour=0, minute=15),
     },
 }
 
-# KPI answers are cached this long (seconds; 0: not at all), keyed by the rollups' generation (kpi/apis.py).
-KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=60)
+# KPI answers are kept until a refresh sees a change (kpi/answers.py), and at most this long (seconds; 0: not
+# cached): what the clock alone changes (a listing unconfirmed for 7 days) shows within that time.
+KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=600)
 
 # Marketplaces (integrations/). Where the mock marketplaces run under `make run`; a real deployment points
 # these at the platforms and sets OUTBOUND_ALLOWED_HOSTS to their hosts.

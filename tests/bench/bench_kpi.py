@@ -10,9 +10,11 @@ BENCH_PRODUCTS, BENCH_PRODUCERS, BENCH_ORDER_LINES, BENCH_NEW_LINES, BENCH_RUNS.
 
 It reports, for the whole country, one province (the new Lào Cai) and one legacy scope (old Yên Bái), the
 median and p95 of each KPI endpoint through the whole API (middleware, token authentication, scoping,
-serialisation), computed ("cold": the answer cache off) and cached ("warm"), beside `SELECT count(*) FROM
-catalog_product` measured in the same run; the queries per request; the first fill of the rollups; and the
-refresh after 10,000 new order lines. A benchmark, not a test: absolute times on a shared machine are noisy.
+serialisation), computed (the answer cache off) and ready (as beat leaves them after a refresh: warmed by
+kpi.answers.kpi_answers_warm, every request counted, the first too), beside `SELECT count(*) FROM
+catalog_product` measured in the same run; the queries per request; the first fill of the rollups; the
+warming; and the refresh after 10,000 new order lines with the warming that follows it. A benchmark, not a
+test: absolute times on a shared machine are noisy.
 """
 
 import math
@@ -291,8 +293,9 @@ def _new_orders(count: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ timing
-def _times(fn, runs: int) -> list[float]:
-    fn()  # warm up
+def _times(fn, runs: int, *, warm_up: bool = True) -> list[float]:
+    if warm_up:
+        fn()
     out = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -324,6 +327,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from kpi.answers import kpi_answers_warm
     from kpi.rollups import kpi_refresh
     from marketplace.accounts.models import Role, User
     from marketplace.accounts.services import role_assignment_create
@@ -378,6 +382,13 @@ def main() -> None:
         ("funnel", {"period": "2025"}),
         ("trend", {"from": "2025-01-01", "to": "2025-12-31", "interval": "month"}),
     ]
+    # Answers as beat leaves them after a refresh (kpi.answers): every saved scope and the country, this year
+    # and last, each language.
+    settings.KPI_CACHE_SECONDS = 600
+    cache.clear()
+    started = time.perf_counter()
+    warmed = kpi_answers_warm(today=date.today())
+    print(f"warming after a refresh: {warmed} answers in {time.perf_counter() - started:.1f} s")
     rows = []
     for label, user, scope in viewers:
         client = Client()
@@ -394,25 +405,25 @@ def main() -> None:
             body = response.json()
             kpi = body.get("kpi", {})
             cold = _times(lambda c=client, url=url, query=query: c.get(url, query), max(5, RUNS // 3))
-            settings.KPI_CACHE_SECONDS = 60
-            cache.clear()
-            warm = _times(lambda c=client, url=url, query=query: c.get(url, query), RUNS)
+            settings.KPI_CACHE_SECONDS = 600
+            # Every request counted, the first one too: the answer was made ready by the warming, not by it.
+            ready = _times(lambda c=client, url=url, query=query: c.get(url, query), RUNS, warm_up=False)
             baseline += _times(count_products, 5)
-            rows.append((label, name, queries, cold, warm, kpi))
+            rows.append((label, name, queries, cold, ready, kpi))
     count_median = statistics.median(baseline)
     print()
     baseline_label = "`SELECT count(*) FROM catalog_product`"  # a label, not a query
     print(f"{baseline_label}: median {_ms(count_median)} ms, p95 {_ms(_p95(baseline))} ms")
     print()
     print(
-        "| scope (viewer) | endpoint | queries | computed median / p95 (ms) | × count(*) | cached median / p95 (ms) "
-        "| × count(*) |"
+        "| scope (viewer) | endpoint | queries computed | computed median / p95 (ms) | × count(*) "
+        "| ready median / p95 (ms) | × count(*) (target ≤ 5×) |"
     )
     print("|---|---|---|---|---|---|---|")
-    for label, name, queries, cold, warm, _kpi in rows:
-        cold_m, warm_m = statistics.median(cold), statistics.median(warm)
+    for label, name, queries, cold, ready, _kpi in rows:
+        cold_m, ready_m = statistics.median(cold), statistics.median(ready)
         print(f"| {label} | {name} | {queries} | {_ms(cold_m)} / {_ms(_p95(cold))} | {cold_m / count_median:.0f}× | "
-              f"{_ms(warm_m)} / {_ms(_p95(warm))} | {warm_m / count_median:.1f}× |")  # fmt: skip
+              f"{_ms(ready_m)} / {_ms(_p95(ready))} | {ready_m / count_median:.1f}× |")  # fmt: skip
     for label, _name, _q, _c, _w, kpi in rows:
         if kpi:
             print(f"KPI 2025, {label}: {kpi['numerator']}/{kpi['denominator']} = {kpi['rate']}")
@@ -420,9 +431,15 @@ def main() -> None:
     _new_orders(NEW_LINES)
     started = time.perf_counter()
     result = kpi_refresh()
+    refreshed = time.perf_counter() - started
+    warmed = kpi_answers_warm(today=date.today())
     print()
-    print(f"refresh after {NEW_LINES} new order lines: {time.perf_counter() - started:.2f} s "
-          f"({result.applied['orders']} orders read)")  # fmt: skip
+    print(f"refresh after {NEW_LINES} new order lines: {refreshed:.2f} s ({result.applied['orders']} orders read); "
+          f"then {warmed} answers made ready again in {time.perf_counter() - started - refreshed:.1f} s")  # fmt: skip
+    started = time.perf_counter()
+    result = kpi_refresh()
+    print(f"a refresh that finds nothing new: {(time.perf_counter() - started) * 1000:.0f} ms "
+          f"(inputs changed: {result.inputs_changed})")  # fmt: skip
 
 
 if __name__ == "__main__":
