@@ -56,7 +56,7 @@ def answer_key(kind: str, ask: Ask, **extra) -> str | None:
     # A viewer whose area changed gets fresh answers at once, not those of their former area.
     seen = "whole" if ask.sees_whole_scope else [reach.user_id, sorted(reach.roles), sorted(reach.commune_ids)]
     described = [kind, ask.scope.pk if ask.scope else None, ask.period.start, ask.period.end, ask.channels,
-                 ask.today, seen, ask.generations, translation.get_language(), extra]  # fmt: skip
+                 ask.today, seen, sorted(ask.generations.items()), translation.get_language(), extra]  # fmt: skip
     return "kpi:" + hashlib.sha256(json.dumps(described, default=str).encode()).hexdigest()
 
 

@@ -50,7 +50,7 @@ from integrations.models import Listing, ListingEvent, ListingState, MarketChann
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import Reach, scope_rule
 from marketplace.places.models import AdministrativeUnit, Level, NamedScope, UnitSuccession
-from marketplace.places.selectors import scope_current_communes
+from marketplace.places.selectors import scope_current_commune_ids
 from sales.models import Order
 
 from .models import ListingLiveSpan, ProductSaleDay, RollupState, UnitChannelDay
@@ -95,7 +95,8 @@ class Ask:
         """The scope's current communes (None: no scope)."""
         if self.scope is None:
             return None
-        return sorted(scope_current_communes(scope=self.scope).values_list("pk", flat=True))
+        # Kept by the process until a refresh sees the scope's units change (the inputs' generation).
+        return sorted(scope_current_commune_ids(scope=self.scope, stamp=self.generations.get("inputs")))
 
     @cached_property
     def sees_whole_scope(self) -> bool:
@@ -117,9 +118,9 @@ class Ask:
         return sorted(producers.values_list("pk", flat=True))
 
     @cached_property
-    def generations(self) -> list[int]:
+    def generations(self) -> dict[str, int]:
         """Every rollup source's generation (kpi.rollups): part of the key of a cached answer."""
-        return list(RollupState.objects.order_by("name").values_list("generation", flat=True))
+        return dict(RollupState.objects.order_by("name").values_list("name", "generation"))
 
 
 def in_scope(ask: Ask, path: str = "") -> Q:

@@ -46,7 +46,10 @@ def _test_settings(settings, tmp_path):
 def _locmem_cache(settings):
     from django.core.cache import cache
 
+    from marketplace.places.selectors import lineage_changed
+
     cache.clear()
+    lineage_changed()  # the process's own memo of lineage answers too: each test has its own places
 
 
 @pytest.fixture

@@ -45,24 +45,35 @@ def user_reach(user) -> Reach:
     cached = getattr(user, "_reach", None)
     if cached is not None:
         return cached
-    from marketplace.places.selectors import units_current_communes
+    from marketplace.places.models import AdministrativeUnit, NamedScope
+    from marketplace.places.selectors import units_current_commune_ids
 
-    assignments = list(
-        RoleAssignment.objects.filter(user=user, is_active=True).prefetch_related("units", "named_scope__units")
+    # One query on every request: each active assignment with its own units (a row per unit, or one row
+    # without); the units of a named scope only for the assignments that have one (rare).
+    rows = RoleAssignment.objects.filter(user=user, is_active=True).values_list(
+        "role", "named_scope_id", "units__pk", "units__system", "units__level"
     )
-    roles = frozenset(a.role for a in assignments)
+    roles, scoped = set(), {}
     units_by_role: dict[str, list] = {role: [] for role in PLACE_BOUND_ROLES}
-    for assignment in assignments:
-        if assignment.role in PLACE_BOUND_ROLES:
-            units_by_role[assignment.role].extend(assignment.units.all())
-            if assignment.named_scope:
-                units_by_role[assignment.role].extend(assignment.named_scope.units.all())
+    for role, named_scope_id, unit_id, system, level in rows:
+        roles.add(role)
+        if role not in PLACE_BOUND_ROLES:
+            continue
+        if unit_id is not None:
+            units_by_role[role].append(AdministrativeUnit(pk=unit_id, system=system, level=level))
+        if named_scope_id is not None:
+            scoped.setdefault(named_scope_id, set()).add(role)
+    if scoped:
+        through = NamedScope.units.through.objects.filter(namedscope_id__in=scoped)
+        for scope_id, unit_id, system, level in through.values_list(
+            "namedscope_id", "administrativeunit_id", "administrativeunit__system", "administrativeunit__level"
+        ):
+            for role in scoped[scope_id]:
+                units_by_role[role].append(AdministrativeUnit(pk=unit_id, system=system, level=level))
+    roles = frozenset(roles)
 
-    def communes(units) -> frozenset[int]:
-        return frozenset(units_current_communes(units=units).values_list("pk", flat=True)) if units else frozenset()
-
-    officer_commune_ids = communes(units_by_role[Role.OFFICER])
-    commune_ids = officer_commune_ids | communes(units_by_role[Role.COMMUNITY_TEAM])
+    officer_commune_ids = units_current_commune_ids(units=units_by_role[Role.OFFICER])
+    commune_ids = officer_commune_ids | units_current_commune_ids(units=units_by_role[Role.COMMUNITY_TEAM])
     reach = Reach(
         user_id=user.pk,
         is_admin=user.is_superuser or Role.ADMINISTRATOR in roles,

@@ -1,9 +1,13 @@
 """Reads for places: search, lineage across the 2025 reform, and resolving named scopes to current communes."""
 
+import hashlib
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 
+from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 
 from marketplace.core.text import fold
@@ -102,6 +106,72 @@ def units_current_communes(*, units: Iterable[AdministrativeUnit]) -> QuerySet[A
     if lineage:
         condition |= Q(pk__in=UnitSuccession.objects.filter(lineage).values("successor_id"))
     return AdministrativeUnit.objects.filter(condition, system=current, level=Level.COMMUNE)
+
+
+LINEAGE_VERSION = "places:lineage-version"
+LINEAGE_SECONDS = 3600
+# Each process also keeps the answers it used last (an answer never changes within a version) and reads the
+# version at most every few seconds: an officer's request then resolves their area without leaving the
+# process. Hand-written because the standard library has no size- and age-bounded memo and these ten lines do
+# not justify a dependency.
+_VERSION_SECONDS = 5.0
+_LOCAL_SIZE = 512
+_local: OrderedDict[str, frozenset[int]] = OrderedDict()
+_version_read: list = [0.0, 0]  # [monotonic time read, version]
+
+
+def _lineage_version() -> int:
+    now = time.monotonic()
+    if now - _version_read[0] > _VERSION_SECONDS:
+        _version_read[:] = [now, cache.get(LINEAGE_VERSION, 0)]
+    return _version_read[1]
+
+
+def units_current_commune_ids(*, units: Iterable[AdministrativeUnit]) -> frozenset[int]:
+    """The ids of `units_current_communes`, cached: every request of an officer resolves their area through
+    lineage (a few milliseconds for a legacy province), and the answer changes only when the administrative
+    units are loaded again (admin_units_load then calls `lineage_changed`)."""
+    ids = sorted({unit.pk for unit in units})
+    if not ids:
+        return frozenset()
+    key = f"places:communes:{_lineage_version()}:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
+    found = _local.get(key)
+    if found is None:
+        found = cache.get(key)
+    if found is None:
+        found = frozenset(units_current_communes(units=units).values_list("pk", flat=True))
+        cache.set(key, found, LINEAGE_SECONDS)
+    return _remember(key, found)
+
+
+def _remember(key: str, found: frozenset[int]) -> frozenset[int]:
+    _local[key] = found
+    _local.move_to_end(key)
+    while len(_local) > _LOCAL_SIZE:
+        _local.popitem(last=False)
+    return found
+
+
+def scope_current_commune_ids(*, scope: NamedScope, stamp: object) -> frozenset[int]:
+    """The ids of `scope_current_communes`, kept by this process while `stamp` stays the same: the caller's
+    token for "the scope's units have not changed" (the KPI passes its inputs' generation, which grows when a
+    scope's units change)."""
+    key = f"places:scope:{_lineage_version()}:{scope.pk}:{stamp}"
+    found = _local.get(key)
+    if found is None:
+        found = units_current_commune_ids(units=scope.units.all())
+    return _remember(key, found)
+
+
+def lineage_changed() -> None:
+    """Make every cached lineage answer unreachable (after the administrative units were loaded again); other
+    processes follow within _VERSION_SECONDS."""
+    try:
+        cache.incr(LINEAGE_VERSION)
+    except ValueError:  # no version yet: the first load
+        cache.set(LINEAGE_VERSION, 1, None)
+    _version_read[0] = 0.0
+    _local.clear()
 
 
 def scope_current_communes(*, scope: NamedScope) -> QuerySet[AdministrativeUnit]:

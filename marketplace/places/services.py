@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from marketplace.core.errors import ServiceError
 from marketplace.core.text import fold, nfc
 
+from . import selectors
 from .models import (
     AdministrativeUnit,
     CodeSystem,
@@ -284,6 +285,8 @@ def admin_units_load(*, data_dir: Path | None = None) -> LoadReport:
 
     _load_successions(report, by_key, ids, *_read_lineage(data_dir / "converter_2025.json", names, provinces))
     _load_aliases(report, rows, ids, source)
+    # Lineage resolved before the load (reaches, scopes) was cached by places.selectors: drop it once committed.
+    transaction.on_commit(selectors.lineage_changed)
     return report
 
 
