@@ -9,6 +9,9 @@ at once, and applied by a task that gets only the event's id.
   that dies leaves it to the next run of `inbound_events_process_pending` (a beat job, also what tests call).
 * Retryable failures (a marketplace 5xx, a timeout, 429) are retried with backoff up to MAX_ATTEMPTS, honouring
   Retry-After; anything else marks the event failed with its error, for a person to look at.
+* A source may apply its events with its own service instead, bookkeeping included (the storefront's Stripe
+  events, storefront/services.py): it registers that service with `inbox_processor`, and the backstop hands it
+  the ids of its events that are still waiting, as its own task would.
 """
 
 from __future__ import annotations
@@ -38,14 +41,28 @@ BACKOFF_BASE_S, BACKOFF_CAP_S = 5.0, 900.0
 
 Handler = Callable[[InboundEvent], str]
 HANDLERS: dict[str, Handler] = {}
+# Takes an event's id, applies it and keeps its state (idempotent); returns whether it was applied.
+Processor = Callable[[int], bool]
+PROCESSORS: dict[str, Processor] = {}
 
 
 def inbox_handler(source: str) -> Callable[[Handler], Handler]:
-    """Register what applies the events of one source (the storefront registers Stripe's the same way)."""
+    """Register what applies the events of one source; the inbox claims, retries and marks them."""
 
     def register(handler: Handler) -> Handler:
         HANDLERS[source] = handler
         return handler
+
+    return register
+
+
+def inbox_processor(source: str) -> Callable[[Processor], Processor]:
+    """Register the service of a source that applies its events itself (its webhook's task calls the same), so
+    that the backstop applies the ones whose task was never queued or was lost."""
+
+    def register(processor: Processor) -> Processor:
+        PROCESSORS[source] = processor
+        return processor
 
     return register
 
@@ -110,7 +127,7 @@ def _retry_in(exc: Exception, attempts: int) -> float | None:
 
 def inbound_event_process(*, event_id: int) -> Outcome:
     """Apply one stored event through its source's handler; safe to call any number of times. Events of a
-    source with no handler here (the storefront applies Stripe's itself) are left alone."""
+    source with no handler here (a source with its own processor, such as Stripe's) are left alone."""
     source = InboundEvent.objects.filter(pk=event_id).values_list("source", flat=True).first()
     handler = HANDLERS.get(source)
     if handler is None:
@@ -142,16 +159,33 @@ def inbound_event_process(*, event_id: int) -> Outcome:
 def inbound_events_process_pending(*, received_before=None, limit: int = 500) -> int:
     """Apply every stored event that is due, oldest first; returns how many were processed.
 
-    The beat runs it as a backstop (events whose task was lost, or whose worker died) with `received_before`
-    a minute ago, so it leaves fresh events to their own tasks. Tests call it to apply what the views stored."""
+    The beat runs it as a backstop (events whose task was lost or never queued, or whose worker died) with
+    `received_before` a minute ago, so it leaves fresh events to their own tasks. Events of a source with its
+    own processor go to that processor. Tests call it to apply what the views stored."""
     now = timezone.now()
-    pending = InboundEvent.objects.filter(state=InboundEvent.State.RECEIVED, source__in=list(HANDLERS)).filter(
+    sources = [*HANDLERS, *PROCESSORS]
+    pending = InboundEvent.objects.filter(state=InboundEvent.State.RECEIVED, source__in=sources).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     if received_before is not None:
         pending = pending.filter(received_at__lt=received_before)
-    ids = list(pending.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
-    return sum(inbound_event_process(event_id=pk).result == "processed" for pk in ids)
+    rows = list(pending.order_by("received_at", "pk").values_list("pk", "source")[:limit])
+    processed = 0
+    for pk, source in rows:
+        if source in PROCESSORS:
+            processed += _process_with(PROCESSORS[source], pk)
+        else:
+            processed += inbound_event_process(event_id=pk).result == "processed"
+    return processed
+
+
+def _process_with(processor: Processor, event_id: int) -> bool:
+    try:
+        return bool(processor(event_id))
+    except Exception:
+        # Left waiting: the next run tries again, and the other events go on now.
+        logger.warning("inbound event %s not applied yet", event_id, exc_info=True)
+        return False
 
 
 # ------------------------------------------------------------------------------------------------ handlers

@@ -12,7 +12,8 @@ class PaymentAttemptInline(admin.TabularInline):
     fk_name = "order"
     extra = 0
     can_delete = False
-    fields = ["attempt_no", "state", "payment_intent_id", "amount_vnd", "error_code", "refund_state", "created_at"]
+    fields = ["attempt_no", "state", "payment_intent_id", "amount_vnd", "error_code", "refund_state", "refund_reason",
+              "created_at"]  # fmt: skip
     readonly_fields = fields
 
 
@@ -52,8 +53,9 @@ class CheckoutAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
-    list_display = ["order", "attempt_no", "state", "payment_intent_id", "amount_vnd", "refund_state", "updated_at"]
-    list_filter = ["state", "refund_state"]
+    list_display = ["order", "attempt_no", "state", "payment_intent_id", "amount_vnd", "refund_state", "refund_reason",
+                    "updated_at"]  # fmt: skip
+    list_filter = ["state", "refund_state", "refund_reason"]
     search_fields = ["order__external_id", "payment_intent_id"]
 
     def get_readonly_fields(self, request, obj=None):

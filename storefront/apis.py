@@ -22,7 +22,7 @@ class PaymentAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentAttempt
         fields = ["attempt_no", "state", "payment_intent_id", "amount_vnd", "error_code", "error_message",
-                  "refund_state", "created_at", "finished_at"]  # fmt: skip
+                  "refund_state", "refund_reason", "created_at", "finished_at"]  # fmt: skip
 
 
 class StorefrontOrderSerializer(serializers.ModelSerializer):

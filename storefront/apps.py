@@ -8,4 +8,4 @@ class StorefrontConfig(AppConfig):
     verbose_name = _("Province storefront")
 
     def ready(self):
-        from . import selectors  # noqa: F401  (registers the scope rules)
+        from . import selectors, services  # noqa: F401  (register the scope rules, and Stripe's events in the inbox)

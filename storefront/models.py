@@ -52,6 +52,14 @@ class RefundState(models.TextChoices):
     NONE = "", _("No refund")
     REQUESTED = "requested", _("Refund requested")
     SUCCEEDED = "succeeded", _("Refunded")
+    # A payment of an order already paid that had not taken the money yet (3-D Secure, an authorisation).
+    CANCELED = "canceled", _("Canceled before any money was taken")
+
+
+class RefundReason(models.TextChoices):
+    ORDER = "order", _("The order was refunded")
+    # A second payment of the same order (a late one, or a retry after an unknown outcome): given back at once.
+    PAID_TWICE = "paid_twice", _("The order was already paid by another payment")
 
 
 class PaymentAttempt(models.Model):
@@ -71,6 +79,7 @@ class PaymentAttempt(models.Model):
     error_message = models.CharField(max_length=300, blank=True)
     refund_state = models.CharField(max_length=12, choices=RefundState.choices, default=RefundState.NONE, blank=True)
     refund_id = models.CharField(max_length=64, blank=True)
+    refund_reason = models.CharField(_("refund reason"), max_length=12, choices=RefundReason.choices, blank=True)
     refunded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -8,7 +8,11 @@ Payment safety, since localstripe ignores idempotency keys (marketplaces.md §7.
    the attempt stays `creating` and `payment_attempts_reconcile` finds the PaymentIntent by its metadata and
    binds it (or, if Stripe holds none, fails the attempt so that the buyer can try again: attempt n + 1);
 3. every later piece of news (webhook, event feed, refresh) re-reads the PaymentIntent and applies its current
-   status forward only: a paid attempt never goes back.
+   status forward only: a paid attempt never goes back;
+4. an order is paid once: a second payment of it (a late one, or one made by a retry after an unknown outcome)
+   is claimed on its attempt as a refund (`paid_twice`) where its result is written, then refunded, or canceled
+   if it has not taken the money yet. A refund whose answer was lost is settled by the refresh job from what
+   Stripe holds, and sent again only if Stripe holds none.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.adapters.base import RemoteOrder
+from integrations.inbox import inbox_processor
 from integrations.models import InboundEvent, Listing, ListingState
 from marketplace.core.errors import ServiceError
 from marketplace.core.text import nfc
@@ -36,7 +41,7 @@ from sales.services import Applied, order_apply
 
 from . import stripe_api
 from .consts import CHANNEL, CURRENCY, MAX_QUANTITY, ORDER_REF_ALPHABET, ORDER_REF_PREFIX, TEST_PAYMENT_METHODS
-from .models import ATTEMPT_OPEN, ATTEMPT_RANK, AttemptState, Checkout, PaymentAttempt, RefundState
+from .models import ATTEMPT_OPEN, ATTEMPT_RANK, AttemptState, Checkout, PaymentAttempt, RefundReason, RefundState
 from .models import StripeEventCursor as Cursor
 from .selectors import token_digest
 
@@ -52,6 +57,9 @@ INTENT_TO_ATTEMPT = {
     "requires_payment_method": A.FAILED,  # declined, or 3-D Secure failed: the buyer pays again
     "canceled": A.CANCELED,
 }
+# A PaymentIntent in one of these has not taken the money yet but still may (3-D Secure to complete, a
+# confirmation, an authorisation to capture): canceling it makes sure it never does.
+INTENT_MAY_STILL_PAY = ("requires_confirmation", "requires_action", "requires_capture")
 PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
 STRIPE_SOURCE = "stripe"
 
@@ -294,24 +302,52 @@ def _move(attempt: PaymentAttempt, state: str, *, intent: stripe_api.Intent | No
     return changed
 
 
-@transaction.atomic
 def payment_attempt_record(*, attempt_id: int, intent: stripe_api.Intent, source: str) -> bool:
     """Store what Stripe holds for an attempt: bind the PaymentIntent, move the attempt forward, and if it is
-    paid, the order is a sale. The one place a payment's result is written. Returns whether anything moved."""
+    paid, the order is a sale. The one place a payment's result is written (checkout, webhook, event feed,
+    refresh, reconciler), so the one place where a second payment of an already paid order is caught: it is
+    given back (refunded, or canceled if it has not taken the money yet) once the claim is committed.
+    Returns whether anything moved."""
+    moved, paid_twice = _attempt_record(attempt_id=attempt_id, intent=intent, source=source)
+    if paid_twice:
+        moved |= _refund_settle(attempt_id=attempt_id, source=source)
+    return moved
+
+
+def _paid_by_another(attempt: PaymentAttempt) -> bool:
+    others = PaymentAttempt.objects.filter(order_id=attempt.order_id, state=A.SUCCEEDED).exclude(pk=attempt.pk)
+    return others.exclude(refund_reason=RefundReason.PAID_TWICE).exists()
+
+
+@transaction.atomic
+def _attempt_record(*, attempt_id: int, intent: stripe_api.Intent, source: str) -> tuple[bool, bool]:
+    """The write of payment_attempt_record; also says whether this payment was just claimed to be given back."""
     attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt_id)
     if attempt.payment_intent_id and attempt.payment_intent_id != intent.id:
         logger.error("attempt %s is bound to %s, not %s", attempt.pk, attempt.payment_intent_id, intent.id)
-        return False
+        return False, False
     if intent.amount != attempt.amount_vnd or intent.currency != CURRENCY:
         # Never take a payment of another amount for this order as its payment.
         logger.error("payment %s: %s %s is not attempt %s's", intent.id, intent.amount, intent.currency, attempt.pk)
-        return False
+        return False, False
     if not attempt.payment_intent_id:
         attempt.payment_intent_id = intent.id
     moved = _move(attempt, INTENT_TO_ATTEMPT.get(intent.status, attempt.state), intent=intent)
+    if attempt.state != A.SUCCEEDED and intent.status not in INTENT_MAY_STILL_PAY:
+        return moved, False
+    # The order's lock orders two payments of it that succeed at once: the second to get here sees the first.
+    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    if _paid_by_another(attempt):
+        if attempt.refund_state:
+            return moved, False  # already given back, or being given back: never twice
+        logger.error("order %s: payment %s came after the order was paid; it is given back",
+                     order.external_id, intent.id)  # fmt: skip
+        attempt.refund_state, attempt.refund_reason = RefundState.REQUESTED, RefundReason.PAID_TWICE
+        attempt.save(update_fields=["refund_state", "refund_reason", "updated_at"])
+        return True, True
     if attempt.state == A.SUCCEEDED:
-        moved |= _order_paid(order=attempt.order, source=source)
-    return moved
+        moved |= _order_paid(order=order, source=source)
+    return moved, False
 
 
 @transaction.atomic
@@ -476,6 +512,13 @@ def stripe_event_process(*, inbound_event_id: int) -> str:
     return result
 
 
+@inbox_processor(STRIPE_SOURCE)
+def stripe_event_backstop(inbound_event_id: int) -> bool:
+    """The inbox's backstop for a Stripe event still waiting a while after it was stored (its task was never
+    queued, the broker being down at commit time, or was lost): the webhook task's own path."""
+    return stripe_event_process(inbound_event_id=inbound_event_id) in ("applied", "unchanged", "ignored")
+
+
 def stripe_events_catch_up(*, overlap_s: int = 600, first_look_s: int = 3 * 86400) -> int:
     """The backstop for webhooks that never came (localstripe sends once; Stripe retries for 3 days): list the
     payment events since the last look (minus an overlap, since events may be listed late) and apply every
@@ -499,8 +542,8 @@ def stripe_events_catch_up(*, overlap_s: int = 600, first_look_s: int = 3 * 8640
 
 # --------------------------------------------------------------------------------- backstop jobs
 def payment_attempts_refresh(*, older_than_s: int = 180) -> int:
-    """Re-read every attempt still open at Stripe (3-D Secure, processing) and every refund asked for but not
-    confirmed; returns how many moved."""
+    """Re-read every attempt still open at Stripe (3-D Secure, processing), then settle every refund asked
+    for but not confirmed (payment_refunds_settle); returns how many moved."""
     stale = timezone.now() - timezone.timedelta(seconds=older_than_s)
     moved = 0
     open_attempts = PaymentAttempt.objects.filter(
@@ -511,15 +554,7 @@ def payment_attempts_refresh(*, older_than_s: int = 180) -> int:
             moved += payment_attempt_sync(attempt=attempt, source="refresh")
         except stripe_api.PaymentError as exc:
             logger.warning("refresh of payment attempt %s: %s", attempt.pk, exc)
-    for attempt in PaymentAttempt.objects.filter(refund_state=RefundState.REQUESTED, updated_at__lt=stale):
-        try:
-            done = [r for r in stripe_api.refunds_of(attempt.payment_intent_id) if r.status == "succeeded"]
-        except stripe_api.PaymentError as exc:
-            logger.warning("refund check of payment attempt %s: %s", attempt.pk, exc)
-            continue
-        if done:
-            moved += _refund_record(attempt_id=attempt.pk, refund=done[0], actor=None, source="refresh")
-    return moved
+    return moved + payment_refunds_settle(older_than_s=older_than_s)
 
 
 def payment_attempts_reconcile(*, older_than_s: int = 300) -> dict:
@@ -558,18 +593,22 @@ def payment_attempts_reconcile(*, older_than_s: int = 300) -> dict:
 
 
 def _intent_extra_void(intent: stripe_api.Intent, *, attempt: PaymentAttempt) -> bool:
-    """A second PaymentIntent for an attempt already bound to another one: make sure it takes no money."""
-    logger.error("attempt %s: extra payment %s (%s) is voided", attempt.pk, intent.id, intent.status)
+    """A second PaymentIntent for an attempt already bound to another one (a create retried after a lost
+    answer: localstripe ignores idempotency keys): make sure it takes no money. The reconciler, its webhook and
+    the event feed may each see it, one after the other: Stripe is asked first, so it is refunded once."""
     if intent.status == "succeeded":
+        if stripe_api.refunds_of(intent.id):
+            return False  # given back already (a failed refund is left to a person, as in _refund_settle)
         stripe_api.refund_create(
             payment_intent_id=intent.id, metadata={"order_ref": attempt.order.external_id, "reason": "duplicate"},
             idempotency_key=f"refund-duplicate:{intent.id}",
         )  # fmt: skip
-        return True
-    if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"):
+    elif intent.status in ("requires_payment_method", *INTENT_MAY_STILL_PAY):
         stripe_api.payment_intent_cancel(intent.id)
-        return True
-    return False
+    else:
+        return False
+    logger.error("attempt %s: extra payment %s (%s) is voided", attempt.pk, intent.id, intent.status)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- refunds
@@ -582,14 +621,17 @@ def order_refund(*, order: Order, actor) -> PaymentAttempt:
             PaymentAttempt.objects.select_for_update()
             .select_related("order")
             .filter(order=order, state=A.SUCCEEDED)
+            .exclude(refund_reason=RefundReason.PAID_TWICE)  # the payment that paid the order, not a second one
             .first()
         )
         if attempt is None or attempt.order.status != OrderStatus.COMPLETED:
             raise ServiceError("not_refundable", _("Only a paid order can be refunded."), status_code=409)
         if attempt.refund_state:
             raise ServiceError("already_refunded", _("A refund was already requested for this order."), status_code=409)
-        attempt.refund_state, attempt.refunded_by = RefundState.REQUESTED, actor
-        attempt.save(update_fields=["refund_state", "refunded_by", "updated_at"])
+        attempt.refund_state, attempt.refund_reason, attempt.refunded_by = (
+            RefundState.REQUESTED, RefundReason.ORDER, actor
+        )  # fmt: skip
+        attempt.save(update_fields=["refund_state", "refund_reason", "refunded_by", "updated_at"])
     try:
         refund = stripe_api.refund_create(
             payment_intent_id=attempt.payment_intent_id, metadata={"order_ref": order.external_id},
@@ -601,7 +643,9 @@ def order_refund(*, order: Order, actor) -> PaymentAttempt:
             status_code=202,
         ) from exc  # fmt: skip
     except stripe_api.PaymentError as exc:
-        PaymentAttempt.objects.filter(pk=attempt.pk).update(refund_state=RefundState.NONE, refunded_by=None)
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            refund_state=RefundState.NONE, refund_reason="", refunded_by=None
+        )
         raise ServiceError("refund_refused", _("The payment service refused the refund: %(reason)s")
                            % {"reason": exc.message or exc.code}, status_code=409) from exc  # fmt: skip
     _refund_record(attempt_id=attempt.pk, refund=refund, actor=actor, source="refund")
@@ -611,12 +655,104 @@ def order_refund(*, order: Order, actor) -> PaymentAttempt:
 
 @transaction.atomic
 def _refund_record(*, attempt_id: int, refund: stripe_api.RefundRef, actor, source: str) -> bool:
+    """Store Stripe's refund on its attempt: its id as soon as it is known (a pending refund is then looked up
+    by it), and once it succeeded, the refund itself. A refunded order is `returned`; a second payment given
+    back (`paid_twice`) leaves the order as it is, since the other payment paid it."""
     attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt_id)
-    if attempt.refund_state == RefundState.SUCCEEDED or refund.status != "succeeded":
+    if attempt.refund_state != RefundState.REQUESTED:
+        return False
+    if refund.status != "succeeded":
+        if attempt.refund_id != refund.id:
+            attempt.refund_id = refund.id
+            attempt.save(update_fields=["refund_id", "updated_at"])
         return False
     attempt.refund_state, attempt.refund_id = RefundState.SUCCEEDED, refund.id
     attempt.save(update_fields=["refund_state", "refund_id", "updated_at"])
+    if attempt.refund_reason == RefundReason.PAID_TWICE:
+        return True
     Checkout.objects.filter(order_id=attempt.order_id).update(refunded_vnd=refund.amount)
     order = Order.objects.select_for_update().get(pk=attempt.order_id)
     _order_move(order, OrderStatus.RETURNED, remote_status="refunded", source=source)
     return True
+
+
+@transaction.atomic
+def _attempt_canceled(*, attempt_id: int, intent: stripe_api.Intent) -> bool:
+    """A second payment of a paid order canceled before it took the money: the attempt says so."""
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.refund_state != RefundState.REQUESTED:
+        return False
+    _move(attempt, A.CANCELED, intent=intent)
+    attempt.refund_state = RefundState.CANCELED
+    attempt.save(update_fields=["refund_state", "updated_at"])
+    return True
+
+
+def _refund_key(attempt: PaymentAttempt) -> str:
+    if attempt.refund_reason == RefundReason.PAID_TWICE:
+        return f"refund-paid-twice:{attempt.payment_intent_id}"
+    return f"refund:{attempt.order.external_id}"
+
+
+# Refunds Stripe holds that give (or will give) the money back; a failed or canceled one gave nothing.
+REFUND_HELD = ("succeeded", "pending", "requires_action")
+
+
+def _refund_settle(*, attempt_id: int, source: str) -> bool:
+    """Finish a refund claimed on its attempt (`requested`) from what Stripe holds: record Stripe's refund if it
+    has one (looked up by its id when known, else in the payment's refunds), and send it only if Stripe holds
+    none: never twice. A second payment (`paid_twice`) that has not taken the money yet is canceled instead.
+    A failure is logged and left `requested` for the next run of the refresh job. Returns whether it moved."""
+    attempt = PaymentAttempt.objects.select_related("order").get(pk=attempt_id)
+    if attempt.refund_state != RefundState.REQUESTED:
+        return False
+    try:
+        if attempt.refund_reason == RefundReason.PAID_TWICE:
+            intent = stripe_api.payment_intent_retrieve(attempt.payment_intent_id)
+            if intent.status in ("requires_payment_method", *INTENT_MAY_STILL_PAY):
+                intent = stripe_api.payment_intent_cancel(intent.id)
+            if intent.status == "canceled":
+                return _attempt_canceled(attempt_id=attempt.pk, intent=intent)
+            if intent.status != "succeeded":
+                return False  # processing: neither refundable nor cancelable yet; the next run looks again
+        if attempt.refund_id:
+            refunds = [stripe_api.refund_retrieve(attempt.refund_id)]
+        else:
+            refunds = stripe_api.refunds_of(attempt.payment_intent_id)
+        held = [r for r in refunds if r.status in REFUND_HELD]
+        if refunds and not held:
+            logger.error("payment attempt %s: Stripe failed its refund %s; a person should look", attempt.pk,
+                         refunds[0].id)  # fmt: skip
+            return False
+        if held:
+            refund = held[0]
+        else:
+            # Stripe holds none: the request was lost before it arrived. A key of this claim (not the first
+            # call's): Stripe replays whatever answer it kept for a key, a 5xx too.
+            metadata = {"order_ref": attempt.order.external_id, "reason": attempt.refund_reason or RefundReason.ORDER}
+            refund = stripe_api.refund_create(
+                payment_intent_id=attempt.payment_intent_id, metadata=metadata,
+                idempotency_key=f"{_refund_key(attempt)}:{int(attempt.updated_at.timestamp())}",
+            )  # fmt: skip
+    except stripe_api.PaymentError as exc:
+        logger.warning("refund of payment attempt %s not settled yet: %s", attempt.pk, exc)
+        return False
+    return _refund_record(attempt_id=attempt.pk, refund=refund, actor=None, source=source)
+
+
+def payment_refunds_settle(*, older_than_s: int = 180) -> int:
+    """Refunds left `requested` (the call timed out or lost its connection, the process died, a second payment
+    waits to be given back): settled from what Stripe holds (_refund_settle). Only those older than
+    `older_than_s`, longer than a refund call can last with its retries (stripe_api.TIMEOUT): a younger one may
+    still be on its way, and sending it again could refund twice. Returns how many moved."""
+    stale = timezone.now() - timezone.timedelta(seconds=older_than_s)
+    waiting = PaymentAttempt.objects.filter(refund_state=RefundState.REQUESTED, updated_at__lt=stale)
+    moved = 0
+    for attempt_id in waiting.values_list("pk", flat=True):
+        # Taken for this run by moving its time: a run at the same time skips it, and the next one waits again.
+        taken = PaymentAttempt.objects.filter(
+            pk=attempt_id, refund_state=RefundState.REQUESTED, updated_at__lt=stale
+        ).update(updated_at=timezone.now())
+        if taken:
+            moved += _refund_settle(attempt_id=attempt_id, source="refresh")
+    return moved

@@ -230,7 +230,14 @@ def refund_create(*, payment_intent_id: str, metadata: dict, idempotency_key: st
     return RefundRef(refund["id"], refund["status"], int(refund["amount"]))
 
 
+def refund_retrieve(refund_id: str) -> RefundRef:
+    with _errors():
+        refund = stripe_client().v1.refunds.retrieve(refund_id)
+    return RefundRef(refund["id"], refund["status"], int(refund["amount"]))
+
+
 def refunds_of(payment_intent_id: str) -> list[RefundRef]:
+    """The refunds Stripe holds for a paid PaymentIntent (localstripe answers 500 for one that never charged)."""
     with _errors():
         page = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": LIST_PAGE})
     return [RefundRef(r["id"], r["status"], int(r["amount"])) for r in page.data]

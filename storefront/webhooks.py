@@ -25,10 +25,16 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 def _enqueue(inbound_event_id: int) -> None:
+    transaction.on_commit(lambda: _send(inbound_event_id))
+
+
+def _send(inbound_event_id: int) -> None:
     from .tasks import stripe_event_process_task
 
-    queue = settings.CHANNEL_QUEUES["storefront"]
-    transaction.on_commit(lambda: stripe_event_process_task.apply_async(args=[inbound_event_id], queue=queue))
+    try:
+        stripe_event_process_task.apply_async(args=[inbound_event_id], queue=settings.CHANNEL_QUEUES["storefront"])
+    except Exception:  # the broker is down: the event is stored, and the inbox's backstop will apply it
+        logger.warning("stripe event %s stored but not queued", inbound_event_id, exc_info=True)
 
 
 @csrf_exempt

@@ -1,15 +1,23 @@
 """Storefront checkout against a real localstripe process: paying, declines, 3-D Secure, refunds, webhooks
-(duplicates, stale signatures), the crash between the payment call and the database write, and the backstops
-(reconciler, refresh, event feed). Webhook delivery from localstripe itself: test_end_to_end.py."""
+(duplicates, stale signatures), the crash between the payment call and the database write, the backstops
+(reconciler, refresh, event feed, the inbox's), an order paid twice, and refunds whose answer was lost.
+Webhook delivery from localstripe itself: test_end_to_end.py."""
 
 import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
+from catalog.models import Sku
 from integrations.models import InboundEvent
+from integrations.tasks import inbound_events_process_pending_task
 from marketplace.accounts.models import Role
 from sales.models import Order, OrderEvent
 from storefront import services, stripe_api
+from storefront import tasks as storefront_tasks
 from storefront.models import PaymentAttempt
 from storefront.stripe_api import stripe_client
 from storefront.tasks import stripe_event_process_task
@@ -295,3 +303,250 @@ def test_the_same_checkout_form_sent_twice_places_and_charges_one_order(client, 
     order = Order.objects.get()
     assert order.status == "completed" and len(intents_of(order)) == 1
     assert client.get(second["Location"], **EN).status_code == 200
+
+
+def refunds_at_stripe(payment_intent_id: str) -> list[tuple[int, str]]:
+    page = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id})
+    return [(r["amount"], r["status"]) for r in page.data]
+
+
+def lost_call(**kwargs):
+    raise stripe_api.Ambiguous("APIConnectionError", "timed out")
+
+
+def paid_again_after_a_lost_call(client, listing, monkeypatch, **retry) -> tuple[str, PaymentAttempt]:
+    """Attempt 1's call got no answer, the reconciler found nothing at Stripe and failed it, and the buyer paid
+    again (attempt 2, with `retry`'s payment method)."""
+    monkeypatch.setattr(stripe_api, "payment_intent_create", lost_call)
+    response = checkout(client, listing, quantity="1")
+    monkeypatch.undo()
+    [first] = PaymentAttempt.objects.all()
+    assert services.payment_attempts_reconcile(older_than_s=0)["failed"] == [first.pk]
+    client.post(response["Location"] + "thanh-toan/", {"payment_method": "pm_card_visa", **retry})
+    first.refresh_from_db()
+    return response["Location"], first
+
+
+def late_payment(attempt: PaymentAttempt) -> dict:
+    """The call of this attempt reaching Stripe after all (held up on the way, or sent again by the SDK, which
+    localstripe takes as a new payment): the card is charged for it."""
+    metadata = {"order_ref": attempt.order.external_id, "attempt_no": str(attempt.attempt_no), "channel": "storefront"}
+    params = {"amount": attempt.amount_vnd, "currency": "vnd", "payment_method": "pm_card_visa", "confirm": True,
+              "payment_method_types": ["card"], "metadata": metadata}  # fmt: skip
+    return stripe_client().v1.payment_intents.create(params=params).to_dict()
+
+
+def webhook(client, payment_intent_id: str, event_id: str) -> int:
+    body, signature = signed(event(payment_intent_id, event_id=event_id))
+    return client.post(
+        "/webhooks/stripe/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    ).status_code
+
+
+def test_a_first_payment_that_arrives_after_the_order_was_paid_again_is_refunded_once(
+    api, login, client, stripe_server, monkeypatch
+):
+    # given an order paid by attempt 2 after attempt 1's call got no answer
+    listing = on_sale(price=150_000, stock=120)
+    _url, first = paid_again_after_a_lost_call(client, listing, monkeypatch)
+    order = Order.objects.get()
+    second = order.payment_attempts.get(attempt_no=2)
+    assert (order.status, second.state) == ("completed", "succeeded")
+    # and attempt 1's call reaching Stripe after all: the buyer is charged a second time
+    late = late_payment(first)
+
+    # when its webhook comes twice (its task runs twice), the event feed catches up, and the refresh job runs
+    assert [webhook(client, late["id"], "evt_late_1") for _ in range(2)] == [200, 200]
+    [stored] = InboundEvent.objects.filter(source="stripe")
+    results = [stripe_event_process_task(stored.pk) for _ in range(2)]
+    services.stripe_events_catch_up()
+    services.payment_attempts_refresh(older_than_s=0)
+
+    # then the late payment is refunded in full, once, and its attempt says why
+    assert results == ["applied", "duplicate"]
+    assert refunds_at_stripe(late["id"]) == [(150_000, "succeeded")]
+    first.refresh_from_db()
+    assert (first.state, first.payment_intent_id) == ("succeeded", late["id"])
+    assert (first.refund_state, first.refund_reason) == ("succeeded", "paid_twice") and first.refund_id
+    # the order stays paid by attempt 2: a sale once, its stock taken once, nothing refunded on it
+    assert refunds_at_stripe(second.payment_intent_id) == []
+    order.refresh_from_db()
+    assert order.status == "completed" and order.checkout.refunded_vnd == 0
+    assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == ["placed", "completed"]
+    assert Sku.objects.get(pk=listing.sku_id).stock == 119
+    # officers see it in the API
+    officer = login(user_with_role(Role.OFFICER, units=[lao_cai()]))
+    attempts = officer.get(f"/api/v1/storefront/orders/{order.external_id}/").json()["attempts"]
+    assert [(a["attempt_no"], a["state"], a["refund_state"], a["refund_reason"]) for a in attempts] == [
+        (1, "succeeded", "succeeded", "paid_twice"), (2, "succeeded", "", "")
+    ]  # fmt: skip
+
+    # when an officer then refunds the order, then it is the payment that paid it which is refunded
+    assert officer.post(f"/api/v1/storefront/orders/{order.external_id}/refund/").status_code == 200
+    assert refunds_at_stripe(second.payment_intent_id) == [(150_000, "succeeded")]
+    assert refunds_at_stripe(late["id"]) == [(150_000, "succeeded")]
+
+
+def test_a_second_payment_confirmed_at_the_bank_after_the_order_was_paid_is_refunded_by_the_refresh_job(
+    client, stripe_server, monkeypatch
+):
+    # given attempt 1's call got no answer, and the buyer paying again with a card that asks for 3-D Secure
+    listing = on_sale(price=90_000)
+    _url, first = paid_again_after_a_lost_call(client, listing, monkeypatch, payment_method="card_3ds")
+    second = PaymentAttempt.objects.get(attempt_no=2)
+    assert second.state == "requires_action"
+    # and attempt 1's payment reaching Stripe after all, which pays the order (the event feed brings it)
+    late_payment(first)
+    services.stripe_events_catch_up()
+    assert Order.objects.get().status == "completed"
+
+    # when the buyer confirms attempt 2 at the bank all the same (no webhook comes), and the refresh job runs twice
+    stripe_api.test_authenticate(payment_intent_id=second.payment_intent_id, success=True)
+    moved = [services.payment_attempts_refresh(older_than_s=0) for _ in range(2)]
+
+    # then attempt 2's payment is refunded once and says why; attempt 1 keeps the order
+    assert moved == [1, 0]
+    assert refunds_at_stripe(second.payment_intent_id) == [(90_000, "succeeded")]
+    second.refresh_from_db()
+    assert (second.state, second.refund_state, second.refund_reason) == ("succeeded", "succeeded", "paid_twice")
+    first.refresh_from_db()
+    assert (first.state, first.refund_state) == ("succeeded", "")
+    assert Order.objects.get().status == "completed"
+
+
+def test_a_second_payment_still_waiting_for_3d_secure_on_a_paid_order_is_canceled_by_the_refresh_job(
+    client, stripe_server, monkeypatch
+):
+    # given an order paid by attempt 1's late payment while attempt 2 waits for 3-D Secure
+    listing = on_sale(price=90_000)
+    _url, first = paid_again_after_a_lost_call(client, listing, monkeypatch, payment_method="card_3ds")
+    second = PaymentAttempt.objects.get(attempt_no=2)
+    late_payment(first)
+    services.stripe_events_catch_up()
+
+    # when the refresh job runs (twice)
+    services.payment_attempts_refresh(older_than_s=0)
+    services.payment_attempts_refresh(older_than_s=0)
+
+    # then attempt 2 is canceled at Stripe before it could take the money, and says why
+    assert stripe_api.payment_intent_retrieve(second.payment_intent_id).status == "canceled"
+    second.refresh_from_db()
+    assert (second.state, second.refund_state, second.refund_reason) == ("canceled", "canceled", "paid_twice")
+    assert Order.objects.get().status == "completed"
+
+
+def test_two_payments_of_one_attempt_seen_by_the_reconciler_and_by_their_webhooks_are_given_back_once(
+    client, stripe_server, monkeypatch
+):
+    # given a crash after the payment, whose call had been sent twice (localstripe ignores the idempotency key)
+    listing = on_sale(price=80_000)
+    attempt = crashed_checkout(listing, monkeypatch)
+    late_payment(attempt)
+    order = attempt.order
+
+    # when the reconciler runs, then both payments' webhooks come, then the event feed catches up
+    report = services.payment_attempts_reconcile(older_than_s=0)
+    for n, intent in enumerate(intents_of(order)):
+        webhook(client, intent["id"], f"evt_twin_{n}")
+    for stored in InboundEvent.objects.filter(source="stripe"):
+        stripe_event_process_task(stored.pk)
+    services.stripe_events_catch_up()
+
+    # then one payment pays the order and the other was refunded once
+    attempt.refresh_from_db()
+    [extra] = [i["id"] for i in intents_of(order) if i["id"] != attempt.payment_intent_id]
+    assert report["bound"] == [attempt.pk] and report["voided"] == [extra]
+    assert refunds_at_stripe(extra) == [(160_000, "succeeded")]
+    assert refunds_at_stripe(attempt.payment_intent_id) == []
+    assert attempt.state == "succeeded" and Order.objects.get().status == "completed"
+
+
+def test_a_refund_whose_call_never_reached_stripe_is_sent_again_by_the_refresh_job_once(
+    api, login, client, stripe_server, monkeypatch
+):
+    # given a paid order, and an officer's refund whose call to Stripe timed out before it got there
+    listing = on_sale(price=120_000)
+    checkout(client, listing, quantity="1")
+    order = Order.objects.get()
+    officer = login(user_with_role(Role.OFFICER, units=[lao_cai()]))
+    monkeypatch.setattr(stripe_api, "refund_create", lost_call)
+    pending = officer.post(f"/api/v1/storefront/orders/{order.external_id}/refund/")
+    monkeypatch.undo()
+    assert pending.status_code == 202 and pending.json()["code"] == "refund_pending"
+
+    # when the refresh job runs while the call could still be on its way, then later, twice
+    young = services.payment_attempts_refresh()
+    later = [services.payment_attempts_refresh(older_than_s=0) for _ in range(2)]
+
+    # then it waited, then sent the refund once: Stripe holds one, and the order is returned
+    assert young == 0 and later == [1, 0]
+    [intent] = intents_of(order)
+    [refund] = stripe_client().v1.refunds.list(params={"payment_intent": intent["id"]}).data
+    assert (refund["amount"], refund["status"]) == (120_000, "succeeded")
+    attempt = PaymentAttempt.objects.get()
+    assert (attempt.refund_state, attempt.refund_reason, attempt.refund_id) == ("succeeded", "order", refund["id"])
+    order.refresh_from_db()
+    assert order.status == "returned" and order.checkout.refunded_vnd == 120_000
+
+
+def test_a_refund_whose_answer_was_lost_is_recorded_by_the_refresh_job_without_a_second_one(
+    api, login, client, stripe_server, monkeypatch
+):
+    # given a paid order, and an officer's refund that Stripe made but whose answer was lost
+    listing = on_sale(price=120_000)
+    checkout(client, listing, quantity="1")
+    order = Order.objects.get()
+    officer = login(user_with_role(Role.OFFICER, units=[lao_cai()]))
+    made = stripe_api.refund_create
+
+    def made_then_lost(**kwargs):
+        made(**kwargs)
+        lost_call()
+
+    monkeypatch.setattr(stripe_api, "refund_create", made_then_lost)
+    assert officer.post(f"/api/v1/storefront/orders/{order.external_id}/refund/").status_code == 202
+    monkeypatch.undo()
+
+    # when the refresh job runs (twice)
+    moved = [services.payment_attempts_refresh(older_than_s=0) for _ in range(2)]
+
+    # then it found Stripe's refund and recorded it: still one refund, and the order is returned
+    [intent] = intents_of(order)
+    assert moved == [1, 0] and refunds_at_stripe(intent["id"]) == [(120_000, "succeeded")]
+    assert PaymentAttempt.objects.get().refund_state == "succeeded"
+    assert Order.objects.get().status == "returned"
+
+
+def test_a_stripe_event_kept_while_the_broker_was_down_is_applied_by_the_inbox_backstop_once(
+    client, stripe_server, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a payment Stripe holds but whose answer we lost, and its webhook arriving while the broker is down
+    listing = on_sale()
+    attempt = crashed_checkout(listing, monkeypatch)
+    [intent] = intents_of(attempt.order)
+
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(storefront_tasks, "stripe_event_process_task", SimpleNamespace(apply_async=broker_down))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = webhook(client, intent["id"], "evt_broker_down")
+    monkeypatch.undo()
+    [stored] = InboundEvent.objects.filter(source="stripe")
+    assert answer == 200 and stored.state == "received"
+
+    # when the inbox's backstop runs at once (the event is fresh: its task may still come), then later, twice
+    fresh = inbound_events_process_pending_task()
+    InboundEvent.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(minutes=2))
+    later = [inbound_events_process_pending_task() for _ in range(2)]
+
+    # then it applied the event once, as the webhook's task does: the attempt is bound and the order paid once
+    assert fresh == 0 and later == [1, 0]
+    stored.refresh_from_db()
+    attempt.refresh_from_db()
+    assert stored.state == "processed"
+    assert (attempt.state, attempt.payment_intent_id) == ("succeeded", intent["id"])
+    order = Order.objects.get()
+    assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == ["placed", "completed"]
+    # and the task, should it come after all, changes nothing
+    assert stripe_event_process_task(stored.pk) == "duplicate"
