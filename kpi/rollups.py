@@ -42,9 +42,11 @@ logger = logging.getLogger(__name__)
 LISTINGS, PRODUCERS, ORDERS, INPUTS = "listings", "producers", "orders", "inputs"
 SOURCES = (LISTINGS, PRODUCERS, ORDERS)
 BATCH_SIZE = 1000
-# A row saved just before a run may commit just after it: the saved cursor stays this far behind the clock,
-# so the next run reads such rows again (harmless: every batch is idempotent).
+# A row saved just before a run may commit just after it: the saved cursor stays behind such rows, so the
+# next run reads them again (harmless: every batch is idempotent). PostgreSQL tells how far (_horizon);
+# other databases keep this lag.
 SAFETY_LAG = timedelta(minutes=2)
+CLOCK_MARGIN = timedelta(seconds=5)
 # Days per query when recomputing product-days: the condition is one OR term per day.
 DAYS_PER_QUERY = 40
 UNDONE = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
@@ -215,20 +217,20 @@ def _drain(name, rows_of, apply, batch_size, budget, now) -> tuple[int, bool]:
 
 
 def _horizon(now: datetime) -> datetime:
-    """How far a cursor may move: SAFETY_LAG behind the clock, and on PostgreSQL also behind the start of the
-    oldest transaction still open on the database. A row is stamped (`updated_at`) inside its transaction, so
-    one that commits late, however late, was stamped after its transaction began and is read next time."""
-    horizon = now - SAFETY_LAG
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT min(xact_start) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-            )
-            oldest = cursor.fetchone()[0]
-        if oldest is not None:
-            horizon = min(horizon, oldest - timedelta(seconds=1))
-    return horizon
+    """How far a cursor may move. On PostgreSQL: behind the start of the oldest transaction still open on the
+    database (a row is stamped inside its transaction, so one that commits late, however late, was stamped
+    after its transaction began and is read next time), and CLOCK_MARGIN behind the clock, for app servers
+    whose clocks drift from the database's. Elsewhere: SAFETY_LAG behind the clock."""
+    if connection.vendor != "postgresql":
+        return now - SAFETY_LAG
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(xact_start) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+        oldest = cursor.fetchone()[0]
+    horizon = now - CLOCK_MARGIN
+    return horizon if oldest is None else min(horizon, oldest - CLOCK_MARGIN)
 
 
 def _note_newest_orders(state: RollupState, rows) -> None:

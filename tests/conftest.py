@@ -65,6 +65,11 @@ def login(api):
         response = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD})
         assert response.status_code == 200, response.content
         api.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+        # The first request of a user resolves their area through lineage, which the process then keeps
+        # (places.selectors): resolved here, so that every request of a test costs the same queries.
+        from marketplace.accounts.scoping import user_reach
+
+        user_reach(type(user).objects.get(pk=user.pk))
         return api
 
     return _login
