@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/packa
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: run test install setup messages lint format lock bench bench-photos bench-products bench-listings bench-kpi clean
+.PHONY: run test install browser setup messages lint format lock bench bench-photos bench-products bench-listings bench-kpi clean
 
 run: setup
 	@echo ""
@@ -20,8 +20,19 @@ run: setup
 	$(BIN)/honcho -f Procfile start
 
 # Tests get their own var/ (SQLite file, broker folders): a `make run` worker never takes a test's task.
-test: install messages
+test: install messages browser
 	VAR_DIR=$${VAR_DIR:-$(CURDIR)/var/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/browser) drive Debian's Chromium: from apt, never Playwright's own downloads. Nothing to
+# do once it is there; without root, the tests fail saying so.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	  else \
+	    echo "tests/browser need /usr/bin/chromium: run 'sudo apt-get install --no-install-recommends chromium'"; \
+	  fi; \
+	}
 
 # The locked dependencies: Python (with hashes) into .venv, front-end assets from npm into
 # frontend/node_modules (install scripts off: nothing runs at install time). Redone only when a lock changes.
