@@ -137,7 +137,15 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Third-party front-end code comes from npm at build time (`make install` runs `npm ci` in frontend/).
-STATICFILES_DIRS = [("vendor/swagger-ui-dist", BASE_DIR / "frontend" / "node_modules" / "swagger-ui-dist")]
+# Front-end packages from npm (frontend/package.json), served as they are installed: never committed.
+STATICFILES_DIRS = [
+    ("vendor/swagger-ui-dist", BASE_DIR / "frontend" / "node_modules" / "swagger-ui-dist"),
+    ("vendor/htmx", BASE_DIR / "frontend" / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chart.js", BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist"),
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 # Outside production whitenoise serves straight from the app and npm folders, no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 # Uploaded files (documents, scans, photos) through Django's storage API: the filesystem under MEDIA_ROOT by

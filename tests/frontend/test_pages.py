@@ -1,0 +1,33 @@
+"""The shared web pages: the front door, signing in and out."""
+
+import pytest
+
+from marketplace.accounts.models import Role
+from tests.factories import PASSWORD, current_commune, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_front_door_leads_to_the_storefront_the_producers_and_the_officers(client):
+    # when
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="vi")
+
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="/cua-hang/"' in page and 'href="/nha-san-xuat/"' in page and 'href="/can-bo/"' in page
+    assert '<html lang="vi">' in page
+
+
+def test_signing_in_with_a_wrong_password_says_so_and_the_right_one_signs_in(client):
+    # given
+    officer = user_with_role(Role.OFFICER, units=[current_commune("04630")])
+
+    # when
+    wrong = client.post("/dang-nhap/", {"username": officer.username, "password": "sai mật khẩu"})
+    right = client.post("/dang-nhap/", {"username": officer.username, "password": PASSWORD, "next": "/"})
+
+    # then
+    assert wrong.status_code == 200 and 'role="alert"' in wrong.content.decode()
+    assert right.status_code == 302 and right["Location"] == "/"
+    assert client.get("/").context["user"] == officer
