@@ -186,6 +186,30 @@ def _pushed(listing: Listing, **fields) -> None:
     listing.save(update_fields=[*fields, "retry_count", "last_error", "remote_confirmed_at", "updated_at"])
 
 
+# What the marketplace says of an item, kept as the newest news wins (listing_apply_remote).
+_REMOTE_NEWS = ("state", "state_changed_at", "reasons", "remote_status", "remote_version")
+
+
+def _answered(listing: Listing, *, to: str, note: str, version: int | None, **fields) -> None:
+    """Record the answer of a create or update call and move the listing to the state it gives. The marketplace
+    may have told us more while the call was on its way (a Voso QC webhook applied under the row's lock by
+    listing_apply_remote): news of the same version or a newer one stands, since a review of version v can only
+    be decided after the call that made v, and only what we sent is recorded."""
+    with transaction.atomic():
+        fresh = Listing.objects.select_for_update().only(*_REMOTE_NEWS).get(pk=listing.pk)
+        moved = any(getattr(fresh, name) != getattr(listing, name) for name in ("state", *_REMOTE_NEWS[3:]))
+        if moved and version is not None and fresh.remote_version is not None and fresh.remote_version >= version:
+            for name in _REMOTE_NEWS:
+                setattr(listing, name, getattr(fresh, name))
+            _pushed(listing, **{k: v for k, v in fields.items() if k not in ("remote_status", "remote_version")})
+            logger.info(
+                "listing %s: news of version %s arrived during the call; kept", listing.pk, fresh.remote_version
+            )
+            return
+        _pushed(listing, **fields)
+        listing_transition(listing=listing, to=to, note=note, reasons=[])
+
+
 def _sync_once(listing: Listing) -> Outcome:
     if listing.state in HOLD:
         return Outcome("held", detail=listing.state)
@@ -209,8 +233,12 @@ def _sync_once(listing: Listing) -> Outcome:
         if listing.state != S.SUBMITTING:
             listing_transition(listing=listing, to=S.SUBMITTING)
         result = adapter.publish(session, content, idempotency_key=str(listing.pk), retrying=_create_unsure(listing))
-        _pushed(
+        note = "bound to the item an earlier attempt created" if result.recovered else "created"
+        _answered(
             listing,
+            to=result.state,
+            note=note,
+            version=result.version,
             external_id=result.external_id,
             remote_status=result.remote_status,
             remote_version=result.version,
@@ -219,8 +247,6 @@ def _sync_once(listing: Listing) -> Outcome:
             applied_stock=content.stock,
             applied_visible=content.visible,
         )
-        note = "bound to the item an earlier attempt created" if result.recovered else "created"
-        listing_transition(listing=listing, to=result.state, note=note, reasons=[])
         return Outcome("pushed", detail=note)
 
     pushed = False
@@ -232,9 +258,9 @@ def _sync_once(listing: Listing) -> Outcome:
             current = adapter.fetch_status(session, [listing.external_id])
             version = current[0].version if current else None
             item = adapter.update_content(session, listing.external_id, content, version=version)
-        _pushed(listing, applied_hash=content.content_hash(), remote_status=item.remote_status,
-                remote_version=item.version or listing.remote_version)  # fmt: skip
-        listing_transition(listing=listing, to=item.state, note="content sent for review", reasons=[])
+        _answered(listing, to=item.state, note="content sent for review", version=item.version,
+                  applied_hash=content.content_hash(), remote_status=item.remote_status,
+                  remote_version=item.version or listing.remote_version)  # fmt: skip
         pushed = True
     if (listing.applied_price, listing.applied_stock) != (content.price_vnd, content.stock):
         adapter.update_price_stock(session, listing.external_id, price_vnd=content.price_vnd, stock=content.stock)

@@ -473,3 +473,37 @@ def test_a_failed_listing_is_resubmitted_by_the_next_push_and_a_lost_delete_answ
     # then the second try finds it gone and the listing is delisted, not failed
     assert first.result == "retry" and second.result == "pushed"
     assert Listing.objects.get(pk=listing.pk).state == "delisted"
+
+
+def test_a_review_decided_while_our_update_is_on_its_way_is_not_overwritten_by_its_answer(
+    api, login, vs_url, live_server
+):
+    # given a live Voso listing whose reviews come by webhook
+    vs_connect(vs_url, area=lao_cai(), webhook_url=f"{live_server.url}/webhooks/voso/")
+    product, certificate = ready_product()
+    register_certificate(None, vs_url, certificate)
+    listing = request_listing(api, login, product, "voso")
+    listing_sync(listing_id=listing.pk)
+    wait_for(lambda: Listing.objects.get(pk=listing.pk).state == "live")
+    before = Listing.objects.get(pk=listing.pk).remote_version
+
+    # when its description changes, and Voso's answer to our update arrives 3 s late: the update commits at
+    # once (a new version), the review approves it and its webhook is applied while our call still waits
+    admin(vs_url, "POST", "/faults", match={"method": "PATCH", "path": "^/v2/products/[^/]+$", "times": 1},
+          action={"type": "timeout", "commit": True, "hold_s": 3})  # fmt: skip
+    type(product).objects.filter(pk=product.pk).update(description="Mật ong thu hoạch vụ xuân năm nay.")
+    results = []
+    pusher = threading.Thread(target=lambda: results.append(listing_sync(listing_id=listing.pk)))
+    pusher.start()
+    # (the update's answer would say PENDING_QC: ACTIVE at the new version can only come from the webhook)
+    wait_for(lambda: Listing.objects.filter(pk=listing.pk, remote_version=before + 1, remote_status="ACTIVE").exists(),
+             timeout=10)  # fmt: skip
+    decided_during_the_call = pusher.is_alive()
+    pusher.join(timeout=30)
+
+    # then the late answer ("in review" at that version) does not undo the review decided since
+    listing.refresh_from_db()
+    assert decided_during_the_call and results[0].result == "pushed"
+    assert (listing.state, listing.remote_status, listing.remote_version) == ("live", "ACTIVE", before + 1)
+    assert listing.applied_hash == listing.desired_hash
+    assert list(listing.events.order_by("at", "pk").values_list("to_state", flat=True))[-1] == "live"
