@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.utils import translation
+from django.utils.translation import gettext
 from playwright.sync_api import sync_playwright
 
 # The storefront's real localstripe process and its settings, shared with tests/storefront rather than copied.
@@ -20,6 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 # networking: nothing leaves loopback, and the page-weight numbers hold only the page's own requests.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 360, "height": 740}  # a low-end Android phone, as most buyers in the mountain provinces have
+DESK = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000  # per action or navigation: a page that takes longer on loopback is a bug, not a slow machine
 
 
@@ -43,17 +47,57 @@ def browser():
             launched.close()
 
 
-@pytest.fixture
-def browser_page(browser):
-    """A page on a phone-sized screen in a new context (no cookies, no cache), Vietnamese as the buyers read it."""
-    context = browser.new_context(viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+def _page(browser, viewport: dict):
+    """A page in a new context (no cookies, no cache), Vietnamese as its users read it."""
+    context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    return context, context.new_page()
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A page on a phone-sized screen: buyers and producers."""
+    context, page = _page(browser, PHONE)
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def desk_page(browser):
+    """A page on a desktop screen: officers at a desk."""
+    context, page = _page(browser, DESK)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(transactional_db):
+    """Browser tests commit their data (live_server serves it): they start from an empty database."""
+    for command in ("load_admin_units", "load_catalog_reference", "load_channel_reference"):
+        call_command(command, verbosity=0)
+
+
+def vi(text: str) -> str:
+    """What a Vietnamese reader sees for `text` (English if the catalogue is not compiled, as the page would be)."""
+    with translation.override("vi"):
+        return gettext(text)
+
+
+# The browser's own count of what crossed the wire: the document and every resource it loaded (0 if from a cache;
+# each context is new, so nothing is).
+PAGE_WEIGHT = """() => {
+  const [document] = performance.getEntriesByType('navigation');
+  const resources = performance.getEntriesByType('resource');
+  return {
+    document: document.transferSize,
+    resources: resources.map(r => ({name: r.name, type: r.initiatorType, bytes: r.transferSize})),
+  };
+}"""
 
 
 @pytest.fixture

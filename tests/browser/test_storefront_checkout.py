@@ -6,42 +6,17 @@ import json
 import re
 
 import pytest
-from django.core.management import call_command
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from sales.models import Order
 from storefront.models import PaymentAttempt
 from tests.storefront.helpers import buyer_form, commune, on_sale
 
+from .conftest import PAGE_WEIGHT, vi
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIST_BUDGET_BYTES = 150 * 1024  # the list over 3G on a prepaid plan: HTML, inline CSS and the visible photos
-
-# The browser's own count of what crossed the wire: the document and every resource it loaded (0 if from a cache;
-# the context is new, so nothing is).
-PAGE_WEIGHT = """() => {
-  const [document] = performance.getEntriesByType('navigation');
-  const resources = performance.getEntriesByType('resource');
-  return {
-    document: document.transferSize,
-    resources: resources.map(r => ({name: r.name, type: r.initiatorType, bytes: r.transferSize})),
-  };
-}"""
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    # transaction=True tests start from an empty database
-    for command in ("load_admin_units", "load_catalog_reference", "load_channel_reference"):
-        call_command(command, verbosity=0)
-
-
-def vi(text: str) -> str:
-    """What a Vietnamese buyer reads for `text` (English if the catalogue is not compiled, as the page would be)."""
-    with translation.override("vi"):
-        return gettext(text)
 
 
 def test_a_buyer_on_a_phone_finds_a_product_fills_the_form_and_pays(browser_page, live_server, stripe_server,
