@@ -325,3 +325,25 @@ class ProductReadiness(models.Model):
 
     def __str__(self):
         return f"{self.product_id} · {self.channel}: {self.score}"
+
+
+class CatalogImport(models.Model):
+    """One officer's import of producers and products (catalog.importing): what it created, so that the last one
+    can be undone while nobody has built on it."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    rows = models.PositiveIntegerField(_("rows"))
+    producer_ids = models.JSONField(default=list)
+    product_ids = models.JSONField(default=list)
+    started_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("catalogue import")
+        verbose_name_plural = _("catalogue imports")
+        ordering = ["-pk"]
+
+    def __str__(self):
+        return f"{self.file_name or self.pk} ({self.created_at:%Y-%m-%d %H:%M})"

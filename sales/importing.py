@@ -10,32 +10,32 @@ is delivered or completed), product_name, buyer_name (optional). See COLUMNS for
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from unidecode import unidecode
 
 from catalog.models import Sku
 from integrations.adapters.base import RemoteOrder
 from integrations.models import Listing
 from marketplace.accounts.scoping import scope_queryset
-from marketplace.core.errors import ServiceError
+from marketplace.core.tables import (
+    Columns,
+    RowError,
+    cell_blank,
+    cell_integer,
+    cell_text,
+    header_key,
+    table_read_upload,
+)
 
 from .models import SOLD, Evidence, Order, OrderStatus
 from .services import Applied, normalise_status, order_apply
 
-MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_ERRORS = 200
-XLSX_MAGIC = b"PK\x03\x04"
 
 # Our column → the header names accepted for it (compared without accents, case or punctuation).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -89,16 +89,6 @@ DATE_FORMATS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # as the spreadsheet numbers it: the header is row 1
-    field: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "message": self.message}
-
-
 @dataclass
 class _Order:
     row: int
@@ -137,72 +127,10 @@ class ImportReport:
         }
 
 
-def _key(text) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", unidecode(str(text or "")).lower()).strip("_")
-
-
-_ALIASES = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
+_COLUMNS = Columns(COLUMNS, REQUIRED)
 
 
 # ------------------------------------------------------------------------------------------------- reading
-def _read_table(data: bytes) -> list[list]:
-    """The cells of the first sheet (XLSX) or of the CSV (UTF-8, comma, semicolon or tab), as rows."""
-    if data.startswith(XLSX_MAGIC):
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-            raise _FileError(_("The file is not a readable XLSX workbook.")) from exc
-        try:
-            sheet = book.worksheets[0]
-            return [list(row) for row in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _FileError(_("The file is neither an XLSX workbook nor a CSV file in UTF-8.")) from exc
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
-
-
-class _FileError(Exception):
-    """The file itself cannot be read (format, encoding, size): the whole import is refused, naming `file`."""
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a number cell holding an order number
-    return str(value).strip() if value is not None else ""
-
-
-def _integer(value, *, minimum: int, maximum: int) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value))
-    else:
-        raw = re.sub(r"\s|₫|đ|vnd", "", str(value), flags=re.IGNORECASE)
-        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw):
-            raw = re.sub(r"[.,]", "", raw)  # 185.000 or 185,000: thousands, VND has no decimals
-        try:
-            number = Decimal(raw)
-        except InvalidOperation:
-            return None
-    if number != number.to_integral_value() or not minimum <= number <= maximum:
-        return None
-    return int(number)
-
-
 def _moment(value) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
@@ -234,33 +162,17 @@ def _status(channel: str, raw: str) -> str | None:
     mapped = normalise_status(channel, text)
     if mapped is not None:
         return mapped
-    return STATUS_WORDS.get(_key(text).replace("_", " "))
+    return STATUS_WORDS.get(header_key(text).replace("_", " "))
 
 
 # ---------------------------------------------------------------------------------------------- checking
-def _header(cells: list) -> tuple[dict[str, int], list[RowError]]:
-    columns: dict[str, int] = {}
-    for index, name in enumerate(cells):
-        column = _ALIASES.get(_key(name))
-        if column and column not in columns:
-            columns[column] = index
-    errors = [
-        RowError(
-            1, column, _("This column is missing. Accepted names: %(names)s.") % {"names": ", ".join(COLUMNS[column])}
-        )
-        for column in REQUIRED
-        if column not in columns
-    ]
-    return columns, errors
-
-
 def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, list[RowError]]:
     if not table:
         return [], 0, [RowError(1, "file", _("The file is empty."))]
-    columns, errors = _header(table[0])
+    columns, errors = _COLUMNS.header(table[0])
     if errors:
         return [], 0, errors
-    body = [(number, cells) for number, cells in enumerate(table[1:], start=2) if not all(map(_blank, cells))]
+    body = _COLUMNS.body(table)
     if len(body) > MAX_ROWS:
         return [], len(body), [RowError(1, "file", _("At most %(n)s rows per file.") % {"n": MAX_ROWS})]
 
@@ -268,7 +180,7 @@ def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, li
         index = columns.get(column)
         return cells[index] if index is not None and index < len(cells) else None
 
-    skus = {_text(cell(cells, "seller_sku")) for _, cells in body}
+    skus = {cell_text(cell(cells, "seller_sku")) for _, cells in body}
     listings = {
         listing.seller_sku: listing
         for listing in scope_queryset(
@@ -290,23 +202,23 @@ def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, li
             problems.append(RowError(number, column, message))
 
         for column in REQUIRED:
-            if _blank(cell(cells, column)):
+            if cell_blank(cell(cells, column)):
                 problem(column, _("This value is required."))
-        external_id = _text(cell(cells, "order_id"))
+        external_id = cell_text(cell(cells, "order_id"))
         if len(external_id) > 64:
             problem("order_id", _("An order number has at most 64 characters."))
-        raw_status = _text(cell(cells, "status"))
+        raw_status = cell_text(cell(cells, "status"))
         status = _status(channel, raw_status) if raw_status else None
         if raw_status and status is None:
             problem("status", _("Unknown status. Use one of: %(values)s.") % {"values": ", ".join(OrderStatus.values)})
         placed_at = sold_at = None
-        if not _blank(cell(cells, "placed_at")):
+        if not cell_blank(cell(cells, "placed_at")):
             placed_at = _moment(cell(cells, "placed_at"))
             if placed_at is None:
                 problem("placed_at", _("Not a date. Write it as 2025-03-31 or 31/03/2025 (a time may follow)."))
             elif placed_at > latest:
                 problem("placed_at", _("This date is in the future."))
-        if not _blank(cell(cells, "sold_at")):
+        if not cell_blank(cell(cells, "sold_at")):
             sold_at = _moment(cell(cells, "sold_at"))
             if sold_at is None:
                 problem("sold_at", _("Not a date. Write it as 2025-03-31 or 31/03/2025 (a time may follow)."))
@@ -315,15 +227,15 @@ def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, li
         elif status in SOLD:
             problem("sold_at", _("A delivered or completed order needs the date it was delivered."))
         quantity = price = None
-        if not _blank(cell(cells, "quantity")):
-            quantity = _integer(cell(cells, "quantity"), minimum=1, maximum=100_000)
+        if not cell_blank(cell(cells, "quantity")):
+            quantity = cell_integer(cell(cells, "quantity"), minimum=1, maximum=100_000)
             if quantity is None:
                 problem("quantity", _("The quantity must be a whole number from 1 to 100,000."))
-        if not _blank(cell(cells, "unit_price_vnd")):
-            price = _integer(cell(cells, "unit_price_vnd"), minimum=0, maximum=1_000_000_000)
+        if not cell_blank(cell(cells, "unit_price_vnd")):
+            price = cell_integer(cell(cells, "unit_price_vnd"), minimum=0, maximum=1_000_000_000)
             if price is None:
                 problem("unit_price_vnd", _("The price must be a whole number of đồng (VND has no decimals)."))
-        seller_sku = _text(cell(cells, "seller_sku"))
+        seller_sku = cell_text(cell(cells, "seller_sku"))
         listing = listings.get(seller_sku)
         package = listing.sku if listing else packages.get(seller_sku)
         if listing is None and package is not None:
@@ -339,7 +251,7 @@ def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, li
             continue
         if known is None:
             known = orders[external_id] = _Order(
-                number, external_id, raw_status, status, placed_at, sold_at, _text(cell(cells, "buyer_name"))[:160]
+                number, external_id, raw_status, status, placed_at, sold_at, cell_text(cell(cells, "buyer_name"))[:160]
             )
         known.lines.append(
             {
@@ -348,7 +260,7 @@ def _check(channel: str, user, table: list[list]) -> tuple[list[_Order], int, li
                 "product_id": package.product_id,
                 "external_item_id": listing.external_id if listing else "",
                 "seller_sku": seller_sku,
-                "name": _text(cell(cells, "product_name")),
+                "name": cell_text(cell(cells, "product_name")),
                 "quantity": quantity,
                 "unit_price_vnd": price,
             }
@@ -373,12 +285,7 @@ def _news(order: _Order) -> RemoteOrder:
 def orders_import(*, user, channel: str, data: bytes, dry_run: bool) -> ImportReport:
     """Check an export and, unless `dry_run` or a row is wrong, record its orders in one transaction."""
     report = ImportReport(dry_run=dry_run)
-    if len(data) > MAX_BYTES:
-        raise ServiceError("file_too_large", _("The file is larger than 5 MB."), fields={"file": [_("At most 5 MB.")]})
-    try:
-        table = _read_table(data)
-    except _FileError as exc:
-        raise ServiceError("unreadable_file", str(exc), fields={"file": [str(exc)]}) from exc
+    table = table_read_upload(data)
     orders, report.rows, report.errors = _check(channel, user, table)
     report.orders, report.lines = len(orders), sum(len(o.lines) for o in orders)
     named = Order.objects.filter(channel=channel, external_id__in=[o.external_id for o in orders])

@@ -24,6 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.gis.selectors import gi_claim_can_decide
 from catalog.gis.services import gi_claim_verify
+from catalog.importing import COLUMNS as CATALOG_COLUMNS
+from catalog.importing import catalog_import, catalog_import_last, catalog_import_undo
 from catalog.ocop.selectors import certificate_verifiable_by
 from catalog.ocop.services import ocop_certificate_verify
 from catalog.photos.apis import file_url
@@ -272,3 +274,45 @@ def photo_decide(request, pk: int):
     else:
         messages.success(request, _("Decision saved: %(product)s.") % {"product": photo.product.name})
     return redirect("dashboard-queues")
+
+
+@officers_only
+def catalog_import_page(request):
+    """Bulk import of producers and products: check a file (dry run), then import it, or undo the last import."""
+    report, status = None, 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a CSV or XLSX file."))
+            status = 400
+        else:
+            dry_run = request.POST.get("action") != "import"
+            try:
+                report = catalog_import(user=request.user, data=upload.read(), file_name=upload.name, dry_run=dry_run)
+            except ServiceError as error:
+                _failed(request, error)
+                status = 400
+            else:
+                status = 200 if report.valid else 400
+                if report.valid and not dry_run:
+                    messages.success(
+                        request,
+                        _("Imported: %(producers)s new producers, %(products)s new products.")
+                        % {"producers": report.producers_created, "products": report.products_created},
+                    )
+    last = catalog_import_last(user=request.user)
+    context = {"report": report, "last": last, "columns": CATALOG_COLUMNS}
+    return render(request, "frontend/dashboard/import.html", context, status=status)
+
+
+@require_POST
+@officers_only
+def catalog_import_undo_page(request):
+    try:
+        batch = catalog_import_undo(user=request.user)
+    except ServiceError as error:
+        _failed(request, error)
+    else:
+        when = timezone.localtime(batch.created_at).strftime("%d/%m/%Y %H:%M")
+        messages.success(request, _("The import of %(when)s is undone.") % {"when": when})
+    return redirect("dashboard-import")

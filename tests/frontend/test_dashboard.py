@@ -311,3 +311,35 @@ def test_an_officer_of_another_area_cannot_see_or_decide_a_certificate(client):
     assert decided.status_code == 404
     certificate.refresh_from_db()
     assert certificate.verification == Verification.UNVERIFIED
+
+
+def test_an_officer_checks_a_file_then_imports_it_then_undoes_it(client):
+    # given an officer of old Yên Bái and a file of one producer with two packages, one row wrong at first
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from catalog.models import Product, Sku
+
+    user = user_with_role(Role.OFFICER, units=[unit(CodeSystem.LEGACY, Level.PROVINCE, "15")])
+    client.force_login(user)
+    header = ("Tên cơ sở,Loại chủ thể,Mã xã,Hệ mã,Tên sản phẩm,Bộ sản phẩm,Định lượng,Đơn vị,Giá bán,"
+              "Khối lượng đóng gói (g),Dài (cm),Rộng (cm),Cao (cm)")  # fmt: skip
+    honey = "HTX Mật ong Suối Giàng,Hợp tác xã,04657,cũ,Mật ong bạc hà,4,500,g,280.000,650,10,10,15"
+
+    def upload(*rows, action):
+        data = "\n".join([header, *rows]).encode()
+        return client.post("/can-bo/nhap/", {"file": SimpleUploadedFile("htx.csv", data), "action": action},
+                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+
+    # when the file is checked with a wrong price, then checked again fixed, then imported, then undone
+    wrong = upload(honey, honey.replace("280.000", "miễn phí"), action="check")
+    checked = upload(honey, honey.replace(",500,", ",1000,"), action="check")
+    saved_after_check = Product.objects.exists()
+    imported = upload(honey, honey.replace(",500,", ",1000,"), action="import")
+    skus = Sku.objects.count()
+    undone = client.post("/can-bo/nhap/hoan-tac/")
+
+    # then the wrong row is named and nothing saved; the import saves one product with two packages; undo removes it
+    assert wrong.status_code == 400 and "price_vnd" in wrong.content.decode()
+    assert checked.status_code == 200 and not saved_after_check
+    assert imported.status_code == 200 and skus == 2
+    assert undone.status_code == 302 and not Product.objects.exists()
