@@ -42,7 +42,7 @@ from .models import (
 from .ocop.models import Star
 from .ocop.selectors import products_with_star
 from .readiness import product_readiness
-from .selectors import officer_covers_producer, producer_personal_data_visible_ids
+from .selectors import officer_covers_producer, producer_commune_check, producer_personal_data_visible_ids
 from .validators import tax_id_masked
 
 
@@ -144,18 +144,6 @@ class ProducerViewMixin(ScopedQuerysetMixin):
         audit_set_on_behalf_of(kind="producer", object_id=producer_id, name=name)
 
 
-def _check_in_area(reach, commune) -> None:
-    """Community teams and officers register and move producers only within their own communes."""
-    if reach.is_admin:
-        return
-    if not set(units_current_communes(units=[commune]).values_list("pk", flat=True)) & reach.commune_ids:
-        raise ServiceError(
-            "outside_your_area",
-            _("This commune is outside the area assigned to you."),
-            fields={"commune_as_captured": [_("Register producers of your own communes only.")]},
-        )
-
-
 class ProducerListApi(ProducerViewMixin, generics.ListCreateAPIView):
     """Producers in your reach. Community teams and officers register producers in their area; a producer
     member who registers their own household or cooperative becomes its member."""
@@ -177,7 +165,7 @@ class ProducerListApi(ProducerViewMixin, generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         helps_others = reach.is_admin or reach.has_role(Role.COMMUNITY_TEAM, Role.OFFICER)
         if helps_others:
-            _check_in_area(reach, data.validated_data["commune_as_captured"])
+            producer_commune_check(reach=reach, commune=data.validated_data["commune_as_captured"])
         self.note_on_behalf_of(producer_id=None, name=data.validated_data["legal_name"])
         with transaction.atomic():  # the producer and its first member, or neither
             producer, warnings = services.producer_create(**data.validated_data)
@@ -203,7 +191,7 @@ class ProducerDetailApi(ProducerViewMixin, generics.RetrieveUpdateAPIView):
         reach = user_reach(request.user)
         if "commune_as_captured" in data.validated_data and reach.has_role(Role.COMMUNITY_TEAM, Role.OFFICER):
             # A move out of the area would leave the producer out of its helper's reach mid-request.
-            _check_in_area(reach, data.validated_data["commune_as_captured"])
+            producer_commune_check(reach=reach, commune=data.validated_data["commune_as_captured"])
         self.note_on_behalf_of(producer_id=producer.pk, name=str(producer))
         producer, warnings = services.producer_update(producer=producer, **data.validated_data)
         return self.respond(producer, warnings)

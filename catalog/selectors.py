@@ -1,10 +1,13 @@
 """Reads for the catalogue, and the scope rules of its models."""
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.scoping import Reach, scope_rule, user_reach
+from marketplace.core.errors import ServiceError
 from marketplace.places.models import UnitSuccession
+from marketplace.places.selectors import units_current_commune_ids
 
 from .models import Producer, ProducerMembership, Product, ProductSet, Sku
 
@@ -88,3 +91,16 @@ def producer_personal_data_visible_ids(*, user, producers) -> set[int]:
     if reach.has_role(Role.OFFICER):
         visible |= {p.pk for p in producers if p.pk not in visible and officer_covers_producer(reach=reach, producer=p)}
     return visible
+
+
+def producer_commune_check(*, reach: Reach, commune) -> None:
+    """Community teams and officers register and move producers only within their own communes (the API and
+    the wizard alike); raises a 400 naming `commune_as_captured` otherwise."""
+    if reach.is_admin:
+        return
+    if not units_current_commune_ids(units=[commune]) & reach.commune_ids:
+        raise ServiceError(
+            "outside_your_area",
+            _("This commune is outside the area assigned to you."),
+            fields={"commune_as_captured": [_("Register producers of your own communes only.")]},
+        )
