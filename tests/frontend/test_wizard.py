@@ -74,6 +74,7 @@ def test_a_helper_picks_a_producer_of_their_area_and_every_page_says_for_whom(cl
     # then
     assert response.status_code == 302 and response["Location"] == "/nha-san-xuat/"
     banner = vi("Working on behalf of: %(name)s") % {"name": "Hợp tác xã Chè Suối Giàng"}
+    assert banner == "Đang thao tác thay cho: Hợp tác xã Chè Suối Giàng"  # the words the issue asks for
     for path in ("/nha-san-xuat/", "/nha-san-xuat/ho-so/", "/nha-san-xuat/san-pham/moi/"):
         page = client.get(path)
         assert page.status_code == 200, path
