@@ -3,6 +3,7 @@ third-party asset). Views are thin: selectors read, services write, errors come 
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.contrib import messages
@@ -19,6 +20,8 @@ from marketplace.core.errors import ServiceError
 from . import selectors, services, stripe_api
 from .consts import FAILURE_DEFAULT, FAILURE_MESSAGES, MAX_QUANTITY, TEST_PAYMENT_METHODS
 from .models import AttemptState
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 24
 DEFAULT_PROVINCE_CODE = "15"  # new Lào Cai, the province whose storefront this is
@@ -163,7 +166,8 @@ def order_status(request, ref: str, token: str):
                 checkout = _buyer_checkout(ref, token)
                 attempt = selectors.checkout_latest_attempt(checkout=checkout)
         except stripe_api.PaymentError:
-            pass  # shown as it was; the webhook or the refresh job will bring the news
+            # Shown as it was; the webhook or the refresh job will bring the news.
+            logger.warning("order %s: Stripe did not answer on the buyer's return", ref, exc_info=True)
     context = {
         "checkout": checkout,
         "order": checkout.order,

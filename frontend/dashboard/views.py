@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -207,8 +207,20 @@ def _failed(request, error) -> None:
     messages.error(request, " ".join(dict.fromkeys(str(m) for m in said)))
 
 
-def _not_yours(request):
-    messages.error(request, _("Only an officer of the producer's area can decide on this."))
+def _decide(request, item, *, allowed: bool, act) -> HttpResponseRedirect:
+    """One decision of a verification queue: 404 outside the user's reach, refused outside their area, the
+    service's refusal shown as a message; back to the queues either way."""
+    if item is None:
+        raise Http404
+    if not allowed:
+        messages.error(request, _("Only an officer of the producer's area can decide on this."))
+    else:
+        try:
+            act()
+        except (ValidationError, ServiceError) as error:
+            _failed(request, error)
+        else:
+            messages.success(request, _("Decision saved: %(product)s.") % {"product": item.product.name})
     return redirect("dashboard-queues")
 
 
@@ -216,64 +228,42 @@ def _not_yours(request):
 @officers_only
 def certificate_decide(request, pk: int):
     certificate = selectors.certificate_for(user=request.user, pk=pk)
-    if certificate is None:
-        raise Http404
-    if not certificate_verifiable_by(certificate=certificate, user=request.user):
-        return _not_yours(request)
-    try:
-        ocop_certificate_verify(
-            certificate=certificate,
-            officer=request.user,
-            decision=request.POST.get("decision", ""),
-            reason=request.POST.get("reason", ""),
-        )
-    except (ValidationError, ServiceError) as error:
-        _failed(request, error)
-    else:
-        messages.success(request, _("Decision saved: %(product)s.") % {"product": certificate.product.name})
-    return redirect("dashboard-queues")
+    allowed = certificate is not None and certificate_verifiable_by(certificate=certificate, user=request.user)
+    return _decide(request, certificate, allowed=allowed, act=lambda: ocop_certificate_verify(
+        certificate=certificate, officer=request.user, decision=request.POST.get("decision", ""),
+        reason=request.POST.get("reason", ""),
+    ))  # fmt: skip
 
 
 @require_POST
 @officers_only
 def gi_claim_decide(request, pk: int):
     claim = selectors.gi_claim_for(user=request.user, pk=pk)
-    if claim is None:
-        raise Http404
-    if not gi_claim_can_decide(user=request.user, claim=claim):
-        return _not_yours(request)
-    try:
-        gi_claim_verify(claim=claim, officer=request.user, decision=request.POST.get("decision", ""),
-                        reason=request.POST.get("reason", ""))  # fmt: skip
-    except (ValidationError, ServiceError) as error:
-        _failed(request, error)
+    allowed = claim is not None and gi_claim_can_decide(user=request.user, claim=claim)
+    return _decide(request, claim, allowed=allowed, act=lambda: gi_claim_verify(
+        claim=claim, officer=request.user, decision=request.POST.get("decision", ""),
+        reason=request.POST.get("reason", ""),
+    ))  # fmt: skip
+
+
+def _photo_act(photo, action: str | None) -> None:
+    """Not a copy: the flag is cleared (catalog.photos.services.photo_update); a copy: the photo is removed."""
+    if action == "keep":
+        photo_update(photo=photo, near_duplicate_of=None)
+    elif action == "remove":
+        photo_delete(photo=photo)
     else:
-        messages.success(request, _("Decision saved: %(product)s.") % {"product": claim.product.name})
-    return redirect("dashboard-queues")
+        raise ValidationError(_("Choose whether to keep or remove the photo."))
 
 
 @require_POST
 @officers_only
 def photo_decide(request, pk: int):
-    """Not a copy: the flag is cleared (catalog.photos.services.photo_update); a copy: the photo is removed."""
     photo = selectors.photo_for(user=request.user, pk=pk)
-    if photo is None:
-        raise Http404
-    if not officer_covers_producer(reach=user_reach(request.user), producer=photo.product.producer):
-        return _not_yours(request)
-    action = request.POST.get("action")
-    try:
-        if action == "keep":
-            photo_update(photo=photo, near_duplicate_of=None)
-        elif action == "remove":
-            photo_delete(photo=photo)
-        else:
-            raise ValidationError(_("Choose whether to keep or remove the photo."))
-    except (ValidationError, ServiceError) as error:
-        _failed(request, error)
-    else:
-        messages.success(request, _("Decision saved: %(product)s.") % {"product": photo.product.name})
-    return redirect("dashboard-queues")
+    allowed = photo is not None and officer_covers_producer(
+        reach=user_reach(request.user), producer=photo.product.producer
+    )
+    return _decide(request, photo, allowed=allowed, act=lambda: _photo_act(photo, request.POST.get("action")))
 
 
 @officers_only

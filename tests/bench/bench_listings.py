@@ -17,6 +17,7 @@ Targets: wall ≤ 1.15× the floor without faults, ≤ 1.5× with faults; 0 dupl
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -154,11 +155,9 @@ def _process(command: list[str], env: dict, log: Path, ready: str | None = None,
             if ready and ready in log.read_text(errors="replace"):
                 break
             if url:
-                try:
+                with contextlib.suppress(requests.RequestException):  # not listening yet, or still booting
                     requests.get(url, timeout=1)
                     break
-                except requests.RequestException:  # not listening yet, or still booting
-                    pass
             if process.poll() is not None:
                 raise RuntimeError(f"{command[:4]} stopped: {log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,32 +48,30 @@ def browser():
             launched.close()
 
 
+@contextmanager
 def _page(browser, viewport: dict):
     """A page in a new context (no cookies, no cache), Vietnamese as its users read it."""
     context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
-    return context, context.new_page()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 @pytest.fixture
 def browser_page(browser):
     """A page on a phone-sized screen: buyers and producers."""
-    context, page = _page(browser, PHONE)
-    try:
+    with _page(browser, PHONE) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture
 def desk_page(browser):
     """A page on a desktop screen: officers at a desk."""
-    context, page = _page(browser, DESK)
-    try:
+    with _page(browser, DESK) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -29,12 +30,10 @@ def localstripe_url():
     try:
         deadline = time.monotonic() + 20
         while True:
-            try:
+            with contextlib.suppress(requests.ConnectionError):  # not listening yet
                 answer = requests.get(f"{url}/v1/balance", headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=1)
                 if answer.status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("localstripe did not start")
             time.sleep(0.1)
