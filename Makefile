@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements/lock.txt frontend/packa
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser setup messages lint format lock bench bench-photos bench-products bench-listings bench-kpi clean
+.PHONY: run test install browser setup messages lint format lock bench bench-units bench-photos bench-products bench-listings bench-kpi prove clean
 
 run: setup
 	@echo ""
@@ -73,8 +73,14 @@ lock: install
 	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe -o requirements/lock.txt pyproject.toml
 
-# Benchmark: load every unit and its lineage from scratch, then rerun with no change.
+# Every benchmark below in one go, then one table of figures against targets, with the machine, in docs/bench.md
+# (tests/bench/report.py; full size takes over an hour: smaller sizes and other databases from the environment,
+# e.g. BENCH_DB_PREFIX=ocop_quick BENCH_PRODUCTS=2000 BENCH_ORDER_LINES=50000 BENCH_LISTINGS=100 BENCH_PHOTOS=4).
 bench: install
+	$(BIN)/python -m tests.bench.report
+
+# Benchmark: load every unit and its lineage from scratch, then rerun with no change.
+bench-units: install
 	$(BIN)/python -m tests.bench.bench_load_admin_units
 
 # Benchmark: 20 phone photos (12-48 MP) through the pipeline against a naive Pillow pipeline.
@@ -93,6 +99,11 @@ bench-listings: install
 # beside SELECT count(*) over the products; and the rollup refresh after 10,000 new order lines.
 bench-kpi: install
 	$(BIN)/python -m tests.bench.bench_kpi
+
+# The long proofs (PostgreSQL and Redis; tests/prove): hostile input, faults on listings and on orders, recovery,
+# then load; each bounded in time, each goes on after a failure; results in var/prove/ (PROVE_OUT).
+prove: install messages
+	$(BIN)/python -m tests.prove
 
 clean:
 	rm -rf $(VENV) var

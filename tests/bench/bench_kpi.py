@@ -332,6 +332,7 @@ def main() -> None:
     from marketplace.accounts.models import Role, User
     from marketplace.accounts.services import role_assignment_create
     from marketplace.places.models import AdministrativeUnit, NamedScope
+    from tests.bench.report import record
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.DEBUG = False
@@ -431,6 +432,9 @@ def main() -> None:
         cold_m, ready_m = statistics.median(cold), statistics.median(ready)
         print(f"| {label} | {name} | {queries} | {_ms(cold_m)} / {_ms(_p95(cold))} | {cold_m / count_median:.0f}× | "
               f"{_ms(ready_m)} / {_ms(_p95(ready))} | {ready_m / count_median:.1f}× |")  # fmt: skip
+        record(bench="KPI", figure=f"{label}: {name}, ready, median", value=ready_m * 1000, unit="ms",
+               peer=count_median * 1000, peer_label="count(*)", target="≤ 5×",
+               met=ready_m / count_median <= 5)  # fmt: skip
     for label, _name, _q, _c, _w, kpi in rows:
         if kpi:
             print(f"KPI 2025, {label}: {kpi['numerator']}/{kpi['denominator']} = {kpi['rate']}")

@@ -36,7 +36,7 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 LIMIT = 50.0  # requests per second, set on each mock
 CLIENT = 47.5  # our shared bucket: just under the limit
 CALLS_PER_LISTING = {"postmart": 2, "voso": 3}
-DB_NAME = "ocop_bench_listings"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "ocop_bench_listings")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 FAULTS = {
     "postmart": r"^/api/v2/(media_space|product)/",
@@ -70,10 +70,11 @@ def _environment(media: str) -> dict:
 def _fresh_database(url: str) -> None:
     import psycopg
 
-    admin = url.rsplit("/", 1)[0] + "/postgres"
+    # The database the URL names (the prove harnesses reuse this with their own): never another one.
+    admin, name = url.rsplit("/", 1)[0] + "/postgres", url.rsplit("/", 1)[1].split("?", 1)[0]
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _jpeg(seed: int, size: int) -> bytes:
@@ -296,6 +297,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from marketplace.places.models import NamedScope
+    from tests.bench.report import record
     from tests.integrations.marketplaces import free_port, lao_cai
 
     print(f"Setting up {TOTAL} ready products in {DB_NAME} (logs in {logs})…", flush=True)
@@ -327,6 +329,12 @@ def main() -> None:
         print(f"| {r['channel']} | {faults} | {r['wall_s']:.1f} s | {r['floor_s']:.1f} s | {r['ratio']:.2f}× | "
               f"≤ {target}× | {r['calls_ok']} / {r['calls_failed']} | {r['mock_items']} | {r['duplicates']} | "
               f"{r['lost']} |")  # fmt: skip
+        record(bench="listings push", figure=f"{r['channel']}, {TOTAL} listings at {LIMIT:g} req/s, faults: {faults}",
+               value=r["wall_s"], unit="s", peer=r["floor_s"], peer_label="floor", target=f"≤ {target}×",
+               met=r["ratio"] <= target)  # fmt: skip
+        record(bench="listings push", figure=f"{r['channel']}, faults: {faults}: duplicates / lost on the mock",
+               value=f"{r['duplicates']} / {r['lost']}", target="0 / 0",
+               met=r["duplicates"] == r["lost"] == 0)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: load every administrative unit, succession and alias from scratch, then rerun with no change.
 
-    make bench                                   # SQLite in a temporary file
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ocop_bench make bench
+    make bench-units                             # SQLite in a temporary file
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ocop_bench make bench-units
 
 Reports the median of N runs of each. A benchmark, not a test: absolute times on a shared machine are noisy.
 Targets from the foundation issue: from scratch under 60 s, a rerun with no change under 10 s.
@@ -32,6 +32,7 @@ def main() -> None:
 
     from marketplace.places.models import AdministrativeUnit, UnitAlias, UnitSuccession
     from marketplace.places.services import admin_units_load
+    from tests.bench.report import record
 
     call_command("migrate", verbosity=0)
     scratch, rerun = [], []
@@ -54,6 +55,8 @@ def main() -> None:
     for label, times, target in (("from scratch", scratch, 60), ("rerun, no change", rerun, 10)):
         median = statistics.median(times)
         print(f"{label}: median {median:.2f} s (target < {target} s; ratio to target {median / target:.3f})")
+        record(bench="administrative units", figure=f"{label}, {connection.vendor}, median of {args.repeat}",
+               value=median, unit="s", target=f"< {target} s", met=median < target)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageDraw, ImageOps
 
 from catalog.photos.pipeline import ExportSpec, photo_process
+from tests.bench.report import record
 
 PHOTOS = int(os.environ.get("BENCH_PHOTOS", "20"))
 MIN_MP, MAX_MP = 12, 48
@@ -212,6 +213,13 @@ def main() -> None:
           f"{memory_ratio:>12.2f}  ours <= {MEMORY_TARGET_MB} MB: {memory_ok}")  # fmt: skip
     print(f"(peak = ru_maxrss growth in a fresh process over its post-import baseline of "
           f"{memory['naive'][1]:.0f} / {memory['ours'][1]:.0f} MB)")  # fmt: skip
+    smallest = sizes[0][0] * sizes[0][1] / 1e6
+    record(bench="photo pipeline", figure=f"time, {len(paths)} photos ({smallest:.0f}–{mp:.0f} MP)",
+           value=elapsed["ours"], unit="s", peer=elapsed["naive"], peer_label="naive", target=f"≤ {TIME_TARGET}×",
+           met=ratio <= TIME_TARGET)  # fmt: skip
+    record(bench="photo pipeline", figure=f"peak memory, {mp:.0f} MP photo", value=memory["ours"][0], unit="MB",
+           peer=memory["naive"][0], peer_label="naive", target=f"≤ {MEMORY_TARGET_MB} MB",
+           met=memory["ours"][0] <= MEMORY_TARGET_MB)  # fmt: skip
 
 
 if __name__ == "__main__":

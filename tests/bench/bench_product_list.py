@@ -18,7 +18,7 @@ from functools import partial
 
 TOTAL_PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "25"))
-DB_NAME = "ocop_bench_products"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "ocop_bench_products")
 
 
 def _database_url() -> str:
@@ -134,6 +134,7 @@ def main() -> None:
     from marketplace.accounts.services import role_assignment_create
     from marketplace.places.models import AdministrativeUnit
     from marketplace.places.selectors import units_current_communes
+    from tests.bench.report import record
 
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
@@ -176,6 +177,9 @@ def main() -> None:
             with CaptureQueriesContext(connection) as captured:
                 assert client.get("/api/v1/products/", {"page_size": size}).status_code == 200
             queries.append(len(captured))
+        viewer = f"{label.split(' (')[0]} ({total:,} visible)"
+        record(bench="product list", figure=f"{viewer}: queries per page, 5 / 50 items",
+               value=f"{queries[0]} / {queries[1]}", target="equal (no N+1)", met=queries[0] == queries[1])  # fmt: skip
         for page in (1, middle_page):
             api = _median(partial(client.get, "/api/v1/products/", {"page_size": 50, "page": page}))
             raw = _median(partial(_raw, where, params, (page - 1) * 50))
@@ -183,6 +187,8 @@ def main() -> None:
                 f"{label}: {total} visible; queries per page 5 items {queries[0]}, 50 items {queries[1]}; "
                 f"page {page}: API {api * 1000:.1f} ms, raw SQL {raw * 1000:.1f} ms, ratio {api / raw:.2f}x"
             )
+            record(bench="product list", figure=f"{viewer}: page {page}, 50 items, API median", value=api * 1000,
+                   unit="ms", peer=raw * 1000, peer_label="raw SQL", target="≤ 3×", met=api / raw <= 3)  # fmt: skip
 
 
 if __name__ == "__main__":
