@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -48,7 +48,7 @@ from .validators import tax_id_masked
 
 class ProducerSerializer(serializers.ModelSerializer):
     commune_as_captured = UnitRefSerializer(read_only=True)
-    current_commune = UnitRefSerializer(read_only=True)
+    current_commune = UnitRefSerializer(read_only=True, allow_null=True)  # null while a split commune is unresolved
     tax_id = serializers.SerializerMethodField()
 
     class Meta:
@@ -273,7 +273,7 @@ class ProducerRefSerializer(serializers.ModelSerializer):
 class ProductSerializer(serializers.ModelSerializer):
     producer = ProducerRefSerializer(read_only=True)
     product_set = ProductSetSerializer(read_only=True)
-    origin_commune = UnitRefSerializer(read_only=True)
+    origin_commune = UnitRefSerializer(read_only=True, allow_null=True)
     skus = SkuSerializer(many=True, read_only=True, source="sku_list")
 
     class Meta:
@@ -472,6 +472,10 @@ class SkuDetailApi(SkuViewMixin, generics.RetrieveUpdateDestroyAPIView):
         ProductViewMixin.note_on_behalf_of(self, sku.product.producer)
         return Response(SkuSerializer(services.sku_update(sku=sku, **data.validated_data)).data)
 
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="The package is listed on a marketplace.")})
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
         ProductViewMixin.note_on_behalf_of(self, instance.product.producer)
         services.sku_delete(sku=instance)
@@ -495,12 +499,17 @@ class ReadinessSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
+class ProductReadinessAnswerSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    channels = ReadinessSerializer(many=True)
+
+
 class ProductReadinessApi(ProductViewMixin, generics.RetrieveAPIView):
     """Per channel: a score from 0 to 100, ready or not, and what is missing in plain words."""
 
     serializer_class = ReadinessSerializer
 
-    @extend_schema(responses=ReadinessSerializer(many=True))
+    @extend_schema(responses=ProductReadinessAnswerSerializer)
     def get(self, request, *args, **kwargs):
         product = self.get_object()
         results = product_readiness(product=product)

@@ -187,7 +187,7 @@ def product_status_change(*, product: Product, to: str, is_officer: bool) -> Pro
 
 def _sku_apply(sku: Sku, changes: dict) -> None:
     for name, value in changes.items():
-        setattr(sku, name, value.strip() if isinstance(value, str) else value)
+        setattr(sku, name, nfc(value).strip() if isinstance(value, str) else value)  # NFC, as every stored text
     if sku.gtin:
         try:
             sku.gtin = ean.validate(sku.gtin)
@@ -232,6 +232,12 @@ def _sku_save(sku: Sku) -> None:
 
 @transaction.atomic
 def sku_delete(*, sku: Sku) -> None:
+    if sku.listings.exists():  # a listing keeps its package (PROTECT): say so instead of failing with a 500
+        raise ServiceError(
+            "package_listed",
+            _("This package is on a marketplace. Withdraw its listings instead of deleting it."),
+            status_code=409,
+        )
     product = sku.product
     sku.delete()
     readiness_refresh(product=product)

@@ -28,12 +28,22 @@ class ConnectionSerializer(serializers.ModelSerializer):
         fields = ["id", "channel", "kind", "name", "producer", "area", "is_active"]
 
 
+class ChannelSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=MarketChannel.choices)
+    name = serializers.CharField()
+    connections = ConnectionSerializer(many=True)
+
+
 class ChannelListApi(ScopedQuerysetMixin, generics.ListAPIView):
     """The marketplaces the service pushes to, with the shops you can see on each."""
 
     queryset = ChannelConnection.objects.order_by("channel", "pk")
     serializer_class = ConnectionSerializer
     pagination_class = None
+
+    @extend_schema(responses=ChannelSerializer(many=True))
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
         connections = ConnectionSerializer(self.get_queryset(), many=True).data

@@ -4,6 +4,7 @@ from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.http import FileResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from catalog.photos.models import PhotoStatus, ProductPhoto
 from marketplace.core.errors import error_body
@@ -13,6 +14,7 @@ from .sync.content import EXPORT_URL_SALT
 LINK_MAX_AGE_S = 86400
 
 
+@require_safe
 def photo_export(request, token: str):
     try:
         value = TimestampSigner(salt=EXPORT_URL_SALT).unsign(token, max_age=LINK_MAX_AGE_S)

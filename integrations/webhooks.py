@@ -31,7 +31,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 def _json(body: bytes) -> dict | None:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to read, as malformed as bad JSON
         return None
     return value if isinstance(value, dict) else None
 

@@ -81,6 +81,7 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
+handler400 = "marketplace.core.errors.bad_request"
 handler500 = "marketplace.core.errors.server_error"
 # MEDIA_ROOT is never served as such, even in development: it holds private documents and originals.
 # Files go out through views that check scope (e.g. /api/v1/documents/<id>/file/).

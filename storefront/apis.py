@@ -4,7 +4,7 @@ the refund an officer or an administrator decides."""
 
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
@@ -93,7 +93,10 @@ class StorefrontOrderRefundApi(StorefrontOrderViewMixin, generics.GenericAPIView
     lookup_field = "order__external_id"
     lookup_url_kwarg = "ref"
 
-    @extend_schema(request=None, responses={200: StorefrontOrderSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: StorefrontOrderSerializer, 409: OpenApiResponse(description="Not paid, or already refunded.")},
+    )
     def post(self, request, *args, **kwargs):
         checkout = self.get_object()
         if not officer_covers_producer(reach=user_reach(request.user), producer=checkout.listing.product.producer):

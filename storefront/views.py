@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from catalog.photos.apis import file_url
 from marketplace.core.errors import ServiceError
@@ -68,6 +68,7 @@ def _card(product) -> dict:
     }
 
 
+@require_safe
 def product_list(request):
     q = request.GET.get("q", "").strip()[:100]
     paginator = Paginator(selectors.storefront_products(q=q), PER_PAGE)
@@ -76,6 +77,7 @@ def product_list(request):
     return render(request, "storefront/list.html", context)
 
 
+@require_safe
 def product_detail(request, product_id: int):
     found = selectors.storefront_product(product_id=product_id)
     if found is None:
@@ -155,6 +157,7 @@ def _buyer_checkout(ref: str, token: str):
     return checkout
 
 
+@require_safe
 def order_status(request, ref: str, token: str):
     """The buyer's page for an order: paid, declined (pay again), 3-D Secure to complete, or being checked."""
     checkout = _buyer_checkout(ref, token)

@@ -24,3 +24,19 @@ def cell_mismatch(response, *, actor: str, description: str, expected: int) -> s
     if response.status_code >= 400 and response.content and set(response.json()) != {"code", "message", "fields"}:
         return f"{actor} · {description}: error body {response.json()} is not in the API's shape"
     return None
+
+
+def page_cell_mismatch(response, *, actor: str, description: str, expected) -> str | None:
+    """What is wrong with one cell of a web page, or None. `expected` is a status, or "→/path/" for a redirect
+    whose target starts with that path (the sign-in page, for instance)."""
+    if response.streaming:
+        b"".join(response.streaming_content)
+    if isinstance(expected, str):
+        target = expected.removeprefix("→")
+        location = response.get("Location", "")
+        if response.status_code != 302 or not location.startswith(target):
+            return f"{actor} · {description}: {response.status_code} {location}, expected a redirect to {target}"
+        return None
+    if response.status_code != expected:
+        return f"{actor} · {description}: {response.status_code}, expected {expected}"
+    return None

@@ -108,7 +108,10 @@ class ProductPhotoListApi(PhotoViewMixin, generics.ListAPIView):
     def get_queryset(self):
         return super().get_queryset().filter(product=self.product())
 
-    @extend_schema(request={"multipart/form-data": PhotoUploadSerializer}, responses={202: PhotoSerializer})
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={202: PhotoSerializer, 409: OpenApiResponse(description="The same bytes are already a photo of it.")},
+    )
     def post(self, request, *args, **kwargs):
         product = self.product()
         data = PhotoUploadSerializer(data=request.data)

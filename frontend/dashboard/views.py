@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.gis.selectors import gi_claim_can_decide
 from catalog.gis.services import gi_claim_verify
@@ -266,6 +266,7 @@ def photo_decide(request, pk: int):
     return _decide(request, photo, allowed=allowed, act=lambda: _photo_act(photo, request.POST.get("action")))
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @officers_only
 def catalog_import_page(request):
     """Bulk import of producers and products: check a file (dry run), then import it, or undo the last import."""

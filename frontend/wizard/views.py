@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from catalog import services as catalog_services
 from catalog.documents.models import Document
@@ -117,6 +117,7 @@ def _product_or_404(request, producer, product_id):
 # Choosing the producer ----------------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def choose(request):
     """A community team member (or an officer) picks the producer they are helping, among those in reach."""
@@ -146,6 +147,7 @@ def _int(value) -> int | None:
 # The producer --------------------------------------------------------------------------------------------
 
 
+@require_safe
 @_with_producer
 def home(request, producer):
     products = selectors.producer_products(user=request.user, producer=producer)
@@ -154,6 +156,7 @@ def home(request, producer):
     return _page(request, producer, "home.html", {"products": products}, step="home")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @_with_producer
 def profile(request, producer):
     """The producer's profile, with the place picker: a plain search that works without JavaScript."""
@@ -197,6 +200,7 @@ def profile(request, producer):
     return _page(request, producer, "profile.html", context, step="profile", status=400 if form.errors else 200)
 
 
+@require_safe
 @login_required
 def places(request):
     """The place picker's matches, as a fragment for htmx (and a page of its own without it)."""
@@ -208,6 +212,7 @@ def places(request):
 # Products ------------------------------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @_with_producer
 def product_new(request, producer):
     """A product and its first package, saved together or not at all."""
@@ -230,6 +235,7 @@ def product_new(request, producer):
                  status=400 if form.errors else 200)  # fmt: skip
 
 
+@require_safe
 @_with_producer
 def product(request, producer, product_id):
     """Everything about one product: readiness per channel, the push buttons, listings and sales."""
@@ -293,6 +299,7 @@ def _wants_json(request) -> bool:
     return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @_with_producer
 def photos(request, producer, product_id):
     """Add a photo: a plain multipart form; wizard-photos.js downsizes it first and retries on a lost network."""
@@ -333,6 +340,7 @@ def photos(request, producer, product_id):
 # OCOP certificate and papers -----------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @_with_producer
 def certificate(request, producer, product_id):
     product = _product_or_404(request, producer, product_id)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import requests
 
-from marketplace.core.http import http_session
+from marketplace.core.http import HostNotAllowed, http_session
 
 from .base import CallRecord, ChannelError, RateLimited, Retryable, Session
 
@@ -67,6 +67,10 @@ def _call_once(session, operation, bucket, method, url, path, summary, parse, **
     except ChannelError as exc:
         _record(session, operation, method, path, status, started, summary, exc)
         raise
+    except HostNotAllowed as exc:  # a base URL outside OUTBOUND_ALLOWED_HOSTS: a person must fix it, no retry
+        error = ChannelError("host_not_allowed", str(exc))
+        _record(session, operation, method, path, status, started, summary, error)
+        raise error from exc
     except requests.Timeout as exc:
         error = Retryable("timeout", "The marketplace did not answer in time.")
         _record(session, operation, method, path, status, started, summary, error)

@@ -59,7 +59,7 @@ class TokenApi(APIView):
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):
     units = UnitRefSerializer(many=True, read_only=True)
-    named_scope = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    named_scope = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = RoleAssignment

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.text import nfc
 
 from .models import PLACE_BOUND_ROLES, Role, RoleAssignment, User
 
@@ -30,7 +31,7 @@ def user_create(
         raise ServiceError(
             "duplicate", _("This username is already taken."), fields={"username": [_("Choose another username.")]}
         )
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name, phone=phone)
+    user = User(username=username, email=email, first_name=nfc(first_name), last_name=nfc(last_name), phone=phone)
     _set_password(user, password)
     user.full_clean()
     user.save()
@@ -45,7 +46,7 @@ def user_update(*, user: User, **changes) -> User:
     """
     password = changes.pop("password", None)
     for name, value in changes.items():
-        setattr(user, name, value)
+        setattr(user, name, nfc(value) if name in ("first_name", "last_name") else value)  # text is stored NFC
     if password:
         _set_password(user, password)
     user.full_clean()

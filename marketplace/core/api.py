@@ -5,8 +5,19 @@ from collections.abc import Mapping
 import django_filters
 from django import forms
 from django.utils.translation import gettext as _
-from rest_framework import serializers
+from rest_framework import exceptions, parsers, serializers
 from rest_framework.pagination import PageNumberPagination
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, where nesting deep enough to overflow Python's stack ([[[[…]]]]) is malformed input
+    (a 400 parse_error), not a server error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError() from None
 
 
 class Pagination(PageNumberPagination):

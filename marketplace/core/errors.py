@@ -7,10 +7,12 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -75,6 +77,8 @@ def api_exception_handler(exc, context):
     """DRF exception handler: every error, including unexpected ones, leaves in the one shape."""
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, SuspiciousOperation):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields…
+        return Response(*_suspicious(exc))
     if isinstance(exc, DjangoValidationError):
         fields = _messages(as_serializer_error(exc))
         return Response(error_body("invalid", _GENERIC["invalid"](), fields), status=400)
@@ -85,7 +89,7 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         return Response(error_body("invalid", _GENERIC["invalid"](), _messages(exc.detail)), status=400)
-    if isinstance(exc, DataError):
+    if isinstance(exc, DataError | OverflowError):  # OverflowError: SQLite's answer to an integer beyond 64 bits
         # Last line of defence: input the database cannot store (a NUL character, an out-of-range number)
         # that no field check caught is still the client's mistake, not a server error.
         return Response(
@@ -102,6 +106,23 @@ def api_exception_handler(exc, context):
 
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return Response(_server_error_body(), status=500)
+
+
+def _suspicious(exc: SuspiciousOperation) -> tuple[dict, int]:
+    if isinstance(exc, RequestDataTooBig):
+        return error_body("too_large", _("The request is too large.")), 413
+    return error_body("parse_error", _GENERIC["parse_error"]()), 400
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    """Django's 400 handler (a request Django itself refused: too large, too many fields): JSON in the error shape
+    under /api/ and /webhooks/, Django's plain page elsewhere."""
+    if request.path.startswith(("/api/", "/webhooks/")):
+        body, status = _suspicious(exception if isinstance(exception, SuspiciousOperation) else SuspiciousOperation())
+        return JsonResponse(body, status=status)
+    from django.views.defaults import bad_request as html_bad_request
+
+    return html_bad_request(request, exception)
 
 
 def _server_error_body() -> dict:
@@ -122,6 +143,7 @@ def login_lockout_response(request, original_response=None, credentials=None):
     return response
 
 
+@csrf_exempt  # a POST to an unknown address is a JSON 404 too, not Django's HTML CSRF page
 def api_not_found(request, *args, **kwargs):
     """Unknown routes under /api/: the API's 404 shape, never Django's HTML page."""
     return JsonResponse(error_body("not_found", _("This API address does not exist.")), status=404)

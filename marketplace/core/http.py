@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from urllib3.util import parse_url
 
 DEFAULT_TIMEOUT = (3.05, 15)  # (connect, read) seconds
 
@@ -26,13 +27,23 @@ class GuardedSession(requests.Session):
         self.default_timeout = timeout
         self.trust_env = False  # a proxy from the environment must not see marketplace credentials
 
-    def request(self, method, url, *args, **kwargs):
-        host = urlsplit(url).hostname or ""
+    def _check(self, host: str) -> None:
         if "*" not in self.allowed_hosts and host not in self.allowed_hosts:
             raise HostNotAllowed(f"outbound calls to {host!r} are not allowed (OUTBOUND_ALLOWED_HOSTS)")
+
+    def request(self, method, url, *args, **kwargs):
+        self._check(urlsplit(url).hostname or "")
         kwargs.setdefault("timeout", self.default_timeout)
-        kwargs.setdefault("allow_redirects", False)
+        # Forced, not defaulted: Session.get() passes allow_redirects=True itself, so GETs used to follow redirects.
+        kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
+
+    def send(self, request, **kwargs):
+        # Checked again on the prepared URL, as urllib3 reads it: that is the host it connects to. urlsplit and
+        # urllib3 disagree on URLs like "http://evil.example\@127.0.0.1/" (urlsplit: 127.0.0.1; urllib3:
+        # evil.example). Every hop of a redirect a caller asked to follow comes through here too.
+        self._check((parse_url(request.url).host or "").lower())
+        return super().send(request, **kwargs)
 
 
 def http_session(timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> GuardedSession:

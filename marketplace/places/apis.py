@@ -26,7 +26,7 @@ class UnitRefSerializer(serializers.ModelSerializer):
 
 
 class UnitSerializer(UnitRefSerializer):
-    parent = UnitRefSerializer(read_only=True)
+    parent = UnitRefSerializer(read_only=True, allow_null=True)  # provinces have none
 
     class Meta(UnitRefSerializer.Meta):
         fields = [*UnitRefSerializer.Meta.fields, "parent", "valid_from", "valid_to", "latitude", "longitude"]
@@ -162,7 +162,7 @@ class UnitKeysField(serializers.ListField):
 
 class NamedScopeSerializer(serializers.ModelSerializer):
     units = UnitRefSerializer(many=True, read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)  # shared scopes
 
     class Meta:
         model = NamedScope

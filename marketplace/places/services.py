@@ -4,6 +4,7 @@ import importlib.metadata
 import importlib.util
 import json
 import sqlite3
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -367,6 +368,7 @@ def named_scope_create(
         raise ServiceError(
             "invalid", _("A scope needs at least one unit."), fields={"units": [_("Choose at least one unit.")]}
         )
+    description = unicodedata.normalize("NFC", description)  # stored NFC; its line breaks kept (nfc() joins lines)
     scope = NamedScope(slug=slug, name=nfc(name), description=description, is_shared=is_shared, owner=owner)
     duplicate = ServiceError(
         "duplicate", _("A scope with this code already exists."), fields={"slug": [_("Choose another name or code.")]}

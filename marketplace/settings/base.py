@@ -181,6 +181,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the API never answers with an HTML page, errors included. /api/v1/docs/ is the browsable UI.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "marketplace.core.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
@@ -191,8 +196,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "marketplace.core.errors.api_exception_handler",
     # Generous: they stop runaway clients, not people. Sign-in failures have their own lockout (django-axes).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's, but letting requests through while the cache is unreachable (marketplace/core/throttling.py).
+        "marketplace.core.throttling.AnonRateThrottle",
+        "marketplace.core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/min"),
@@ -211,6 +217,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "marketplace.core.schema.postprocess_error_responses",
+    ],
     # Several models have a "kind"; name their enums so the schema is stable and readable.
     "ENUM_NAME_OVERRIDES": {
         "ProducerKindEnum": "catalog.models.ProducerKind",
@@ -226,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "marketplace.accounts.models.Role",
         "GiStatusEnum": "catalog.gis.models.GiStatus",
         "GiClaimStatusEnum": "catalog.gis.models.GiClaimStatus",
+        "MarketChannelEnum": "integrations.models.MarketChannel",
     },
     # Served from our own static files (npm's swagger-ui-dist), not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
@@ -250,7 +261,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_results = f"file://{VAR_DIR / 'celery-results'}"
     (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis has no real acks: a message taken by a worker that then dies (SIGKILL, OOM, a lost node) goes back to
+    # the queue only once it has been unacknowledged for `visibility_timeout`, when a live worker's periodic sweep
+    # (every restore interval × throttle) finds it. The timeout must stay longer than a task's longest countdown
+    # (the sync engine's backoff cap, 900 s) plus its hard time limit (300 s): a worker holds a countdown task
+    # unacknowledged until it runs, and a shorter timeout would hand it to a second worker meanwhile. Fault runs
+    # (tests/prove/faults_listings.py) shorten all three to see a killed worker's tasks come back within minutes.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    }
     _default_results = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_default_results) or None
 CELERY_RESULT_EXPIRES = timedelta(days=1)
