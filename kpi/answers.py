@@ -26,11 +26,11 @@ from collections.abc import Callable
 from datetime import date
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone, translation
 from rest_framework.renderers import JSONRenderer
 
 from marketplace.accounts.scoping import Reach
+from marketplace.core.cache import cache_get, cache_set
 from marketplace.places.models import NamedScope
 
 from . import selectors
@@ -63,11 +63,11 @@ def answer_key(kind: str, ask: Ask, **extra) -> str | None:
 def answer_data(kind: str, ask: Ask, compute: Callable[[], object], **extra):
     """The answer's data, computed once per key (shared by JSON, CSV and XLSX, and by every page of a list)."""
     key = answer_key(kind, ask, **extra)
-    found = cache.get(key) if key else None
+    found = cache_get(key) if key else None
     if found is None:
         found = compute()
         if key:
-            cache.set(key, found, _seconds())
+            cache_set(key, found, _seconds())
     return found
 
 
@@ -75,11 +75,11 @@ def answer_rendered(kind: str, ask: Ask, data: Callable[[], object], **extra) ->
     """The answer rendered as JSON, kept rendered: a national KPI's breakdowns are thousands of rows, and
     rendering them again would cost more than everything else of a cached request."""
     key = answer_key(kind, ask, rendered=True, **extra)
-    body = cache.get(key) if key else None
+    body = cache_get(key) if key else None
     if body is None:
         body = JSONRenderer().render(data())
         if key:
-            cache.set(key, body, _seconds())
+            cache_set(key, body, _seconds())
     return body
 
 
@@ -116,7 +116,7 @@ def kpi_answers_warm(*, today: date | None = None) -> int:
                     # The same keys the API reads (kpi.apis): the data, and for one-page answers the JSON too.
                     extra = {GAPS: {"reason": None, "line": "goods"}, TREND: {"interval": "month"}}.get(kind, {})
                     key = answer_key(kind, ask, **extra)
-                    if key is None or cache.get(key) is not None:
+                    if key is None or cache_get(key) is not None:
                         continue
                     data = answer_data(kind, ask, compute, **extra)
                     if kind != GAPS:  # a page of the gap list carries links to its neighbours: made per request

@@ -10,6 +10,7 @@ from datetime import date
 from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 
+from marketplace.core.cache import cache_get, cache_set
 from marketplace.core.text import fold
 
 from .models import AdministrativeUnit, CodeSystem, Level, NamedScope, UnitAlias, UnitSuccession
@@ -123,7 +124,7 @@ _version_read: list = [0.0, 0]  # [monotonic time read, version]
 def _lineage_version() -> int:
     now = time.monotonic()
     if now - _version_read[0] > _VERSION_SECONDS:
-        _version_read[:] = [now, cache.get(LINEAGE_VERSION, 0)]
+        _version_read[:] = [now, cache_get(LINEAGE_VERSION, 0)]
     return _version_read[1]
 
 
@@ -137,10 +138,10 @@ def units_current_commune_ids(*, units: Iterable[AdministrativeUnit]) -> frozens
     key = f"places:communes:{_lineage_version()}:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
     found = _local.get(key)
     if found is None:
-        found = cache.get(key)
+        found = cache_get(key)
     if found is None:
         found = frozenset(units_current_communes(units=units).values_list("pk", flat=True))
-        cache.set(key, found, LINEAGE_SECONDS)
+        cache_set(key, found, LINEAGE_SECONDS)
     return _remember(key, found)
 
 

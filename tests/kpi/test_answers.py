@@ -13,9 +13,11 @@ from kpi.answers import kpi_answers_warm
 from kpi.models import ProductSaleDay
 from kpi.rollups import kpi_refresh
 from marketplace.accounts.models import Role
+from marketplace.places import selectors as places_selectors
 from marketplace.places.models import CodeSystem, Level, NamedScope
 from sales.models import Order
 from tests.factories import unit, user_with_role
+from tests.integrations.marketplaces import free_port
 
 from .conftest import a_maker, certify, listing, ocop_product, officer_of, sale
 
@@ -115,6 +117,23 @@ def test_warming_makes_the_answers_opened_first_ready(login, settings):
     assert again == 0
     assert answer["kpi"]["denominator"] == 1
     assert computing(queries.captured_queries) == []
+
+
+def test_an_officer_gets_the_kpi_while_the_cache_is_unreachable(login, settings):
+    # given one OCOP product counted, and its officer's answer made ready in the cache
+    settings.KPI_CACHE_SECONDS = 600
+    ocop_product("Chè 1", maker=a_maker("04657"))
+    kpi_refresh()
+    client = login(officer_of(unit(CodeSystem.LEGACY, Level.DISTRICT, "140")))
+    ready = kpi(client)["kpi"]
+
+    # when the cache (Redis, as in production) is unreachable: restarting, or gone
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}  # fmt: skip
+    places_selectors._local.clear()  # the officer's area is resolved again, not from this process's memory
+
+    # then the answer is computed from the database, the same, instead of a server error
+    assert kpi(client)["kpi"] == ready
 
 
 @pytest.mark.postgres
