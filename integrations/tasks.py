@@ -1,9 +1,13 @@
 """Thin tasks: load by id, call the engine, retry only what it says is retryable, when it says."""
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from .sync.engine import listing_sync
+
+logger = logging.getLogger(__name__)
 
 
 # A dropped database connection is worth a few quick retries; anything else the engine has already classified.
@@ -13,7 +17,12 @@ from .sync.engine import listing_sync
     retry_kwargs={"max_retries": 5},
 )  # fmt: skip
 def listing_sync_task(self, listing_id: str) -> str:
-    outcome = listing_sync(listing_id=listing_id)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if redelivered:
+        # acks_late: the broker gave this message back because the worker that took it died before the ack
+        # (or, on Redis, held it past the visibility timeout). Logged so that a fault run can count them.
+        logger.warning("listing %s: task %s redelivered", listing_id, self.request.id)
+    outcome = listing_sync(listing_id=listing_id, task_id=self.request.id or "", redelivered=redelivered)
     if outcome.result == "retry":
         # Celery's retry keeps the task's queue (the channel's own) and the id; the engine counts attempts.
         raise self.retry(countdown=outcome.retry_in)

@@ -108,7 +108,13 @@ def _enqueue(photo_id: int) -> None:
 
     from .tasks import photo_process_task
 
-    photo_process_task.apply_async(args=[photo_id], queue=settings.PHOTO_QUEUE)
+    try:
+        photo_process_task.apply_async(args=[photo_id], queue=settings.PHOTO_QUEUE)
+    except Exception:
+        # The broker is down (Redis restarting). The upload is committed, so it must not answer 500 (a client
+        # that retries would get "duplicate" for a photo it was told failed): the photo stays "processing" and
+        # photos_requeue_stale queues it again, as it does for a message lost with a restarted broker.
+        logger.warning("photo %s stored but not queued", photo_id, exc_info=True)
 
 
 def _store_derivative(data: bytes, extension: str) -> str:

@@ -51,11 +51,14 @@ def photo_process_task(self, photo_id: int) -> str:
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
-def photos_requeue_stale() -> int:
-    """Beat, every 10 minutes: photos "processing" for over 10 minutes (a lost message, a killed worker) are
-    queued again; after 2 hours they are marked failed. Safe because the task is idempotent."""
+def photos_requeue_stale(stale_after_s: int = 600) -> int:
+    """Beat, every 10 minutes: photos "processing" for over 10 minutes (a lost message, a killed worker, a
+    broker restarted empty or down at upload time) are queued again; after 2 hours they are marked failed. Safe
+    because the task is idempotent. `stale_after_s` lets a recovery drill ask sooner than beat does."""
     now = timezone.now()
-    stale = ProductPhoto.objects.filter(status=PhotoStatus.PROCESSING, created_at__lt=now - timedelta(minutes=10))
+    stale = ProductPhoto.objects.filter(
+        status=PhotoStatus.PROCESSING, created_at__lt=now - timedelta(seconds=stale_after_s)
+    )
     for photo_id in stale.filter(created_at__lt=now - timedelta(hours=2)).values_list("pk", flat=True):
         services.photo_processing_failed(photo_id=photo_id, code="too_slow", message="never processed")
     queued = 0

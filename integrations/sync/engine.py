@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -65,12 +66,21 @@ def backoff(attempt: int) -> float:
     return random.uniform(min(0.1, ceiling), ceiling)
 
 
-def _lease(listing_id) -> str | None:
-    token = uuid.uuid4().hex
+def _lease(listing_id, *, task_id: str = "", redelivered: bool = False) -> str | None:
+    # The owner names the task (its id survives a redelivery) and the process (so that one can tell who pushes
+    # what); the random tail keeps each run's token its own.
+    token = f"{task_id or '-'}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     now = timezone.now()
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    if redelivered and task_id:
+        # The broker handed this very message back because the worker running it died before the ack (acks_late
+        # with task_reject_on_worker_lost; on Redis, the visibility timeout): a lease taken under this task id is
+        # that dead run's. Waiting for it to expire would leave the listing stuck mid-push for LEASE, since the
+        # redelivery was the one task that was going to push it.
+        free |= Q(lease_owner__startswith=f"{task_id}:")
     claimed = (
         Listing.objects.filter(pk=listing_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(free)
         .update(lease_owner=token, lease_until=now + LEASE, resync_wanted=False)
     )
     return token if claimed else None
@@ -80,14 +90,17 @@ def _release(listing_id, token: str) -> None:
     Listing.objects.filter(pk=listing_id, lease_owner=token).update(lease_owner="", lease_until=None)
 
 
-def listing_sync(*, listing_id) -> Outcome:
-    """Bring one listing to its desired state on its marketplace. Safe to call any number of times."""
-    token = _lease(listing_id)
+def listing_sync(*, listing_id, task_id: str = "", redelivered: bool = False) -> Outcome:
+    """Bring one listing to its desired state on its marketplace. Safe to call any number of times.
+
+    `task_id` and `redelivered` come from the Celery task: a redelivered task takes over the lease its own dead
+    run left behind (see _lease)."""
+    token = _lease(listing_id, task_id=task_id, redelivered=redelivered)
     if token is None:
         # Another worker holds it: ask it to look again before it lets go, then check it has not just let go
         # (it reads the flag after releasing, so one of the two always sees the request).
         Listing.objects.filter(pk=listing_id).update(resync_wanted=True)
-        token = _lease(listing_id)
+        token = _lease(listing_id, task_id=task_id, redelivered=redelivered)
         if token is None:
             return Outcome("busy")
     first = outcome = None
@@ -110,7 +123,7 @@ def listing_sync(*, listing_id) -> Outcome:
 
             listing_enqueue(listing)
             break
-        token = _lease(listing_id)
+        token = _lease(listing_id, task_id=task_id)
         if token is None:
             break  # whoever took it pushes what was asked
     # Report the push if one happened, else whatever stopped us.
@@ -129,7 +142,10 @@ def _sync_guarded(listing: Listing) -> Outcome:
             return _sync_once(listing)
     except RateLimited as exc:
         # Honour Retry-After rather than a generic backoff (it says exactly when the bucket refills).
-        wait = max(exc.retry_after or 1.0, 1.0)
+        # Capped: a Celery countdown is held unacknowledged by the worker until it runs, and one longer than the
+        # broker's visibility timeout (settings) would be handed to a second worker meanwhile. Asked to wait
+        # longer, we come back at the cap and are told again.
+        wait = min(max(exc.retry_after or 1.0, 1.0), BACKOFF_CAP_S)
         _note_error(listing, exc, back_to_queue=True)
         return Outcome("retry", wait + random.uniform(0, 0.5), exc.code)
     except Retryable as exc:
@@ -138,7 +154,7 @@ def _sync_guarded(listing: Listing) -> Outcome:
             _fail(listing, exc, note="gave up after repeated errors")
             return Outcome("failed", detail=exc.code)
         _note_error(listing, exc, back_to_queue=True)
-        wait = max(backoff(listing.retry_count), exc.retry_after or 0)
+        wait = min(max(backoff(listing.retry_count), exc.retry_after or 0), BACKOFF_CAP_S)  # capped: see above
         return Outcome("retry", wait, exc.code)
     except QuotaExceeded as exc:
         # The daily quota resets at midnight: wait for it (the beat task requeues), never hammer it.
@@ -160,6 +176,15 @@ def _sync_guarded(listing: Listing) -> Outcome:
     except ServiceError as exc:
         _fail(listing, ChannelError(exc.code, exc.message))
         return Outcome("failed", detail=exc.code)
+    except (OperationalError, InterfaceError):
+        raise  # a dropped database connection: the task retries it (tasks.py)
+    except Exception as exc:
+        # A bug of ours, or an answer no adapter expected. Left to Celery alone, the listing would stay "being
+        # sent" with no reason shown, and the stale sweep would try it again every ten minutes for ever: it is
+        # failed instead, saying so, for a person (and the log below) to look at; "retry" sends it again.
+        logger.exception("listing %s: unexpected error", listing.pk)
+        _fail(listing, ChannelError("internal_error", f"{type(exc).__name__}: {exc}"[:300]))
+        return Outcome("failed", detail="internal_error")
 
 
 def _note_error(listing: Listing, exc: ChannelError, *, back_to_queue: bool) -> None:

@@ -66,6 +66,10 @@ def _texts() -> dict[str, tuple[str, str]]:
             _("This marketplace has no category for the product's OCOP product set yet."),
             _("An officer must map the product set to a category of this marketplace."),
         ),
+        "internal_error": (
+            _("The product could not be sent because of an error in this service, not in the product."),
+            _("Nothing to change on the product: an administrator must look at the service's log, then retry."),
+        ),
     }
 
 

@@ -3,6 +3,7 @@ commit with the listing's id only."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from ..models import BulkPush, ChannelConnection, ConnectionKind, Listing, Listi
 from .states import HOLD, listing_transition
 
 S = ListingState
+logger = logging.getLogger(__name__)
 
 
 def listing_enqueue(listing: Listing) -> None:
@@ -27,7 +29,17 @@ def listing_enqueue(listing: Listing) -> None:
     from ..tasks import listing_sync_task
 
     listing_id, queue = str(listing.pk), settings.CHANNEL_QUEUES[listing.channel]
-    transaction.on_commit(lambda: listing_sync_task.apply_async(args=[listing_id], queue=queue))
+    transaction.on_commit(lambda: _send(listing_sync_task, listing_id, queue))
+
+
+def _send(task, listing_id: str, queue: str) -> None:
+    try:
+        task.apply_async(args=[listing_id], queue=queue)
+    except Exception:
+        # The broker is down (Redis restarting). The request is committed, so it must not answer 500: the
+        # listing stays queued and listings_release_deferred pushes it again, as it does for a message lost with
+        # a restarted broker.
+        logger.warning("listing %s queued but not sent to the broker", listing_id, exc_info=True)
 
 
 def connection_for(*, producer, channel: str) -> ChannelConnection | None:
@@ -207,8 +219,9 @@ def listings_bulk_push(*, scope: NamedScope, channel: str, actor=None, product_i
     return bulk
 
 
-def listings_release_deferred() -> int:
-    """Requeue listings whose quota wait is over, and listings whose push was lost (a worker died)."""
+def listings_release_deferred(*, lost_after_s: int = 600) -> int:
+    """Requeue listings whose quota wait is over, and listings whose push was lost (a worker died, a broker
+    restarted empty or down when the push was asked for) `lost_after_s` ago; a recovery drill asks sooner."""
     now = timezone.now()
     released = 0
     for listing in Listing.objects.filter(state=S.QUOTA_DEFERRED, next_attempt_at__lte=now):
@@ -216,7 +229,7 @@ def listings_release_deferred() -> int:
             listing_transition(listing=listing, to=S.QUEUED, note="quota reset")
             listing_enqueue(listing)
         released += 1
-    stale = now - timezone.timedelta(minutes=10)
+    stale = now - timezone.timedelta(seconds=lost_after_s)
     # A lease whose worker died (or could not release it) has expired: that listing is lost too.
     idle = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     # Also a push asked for while a worker held the lease and died with it (resync_wanted, lease now idle).

@@ -18,14 +18,16 @@ BUCKET_MIGRATE = "voso:migrate"
 # What the service listens to: review outcomes and orders (stock changes are ours, Voso only echoes them).
 WEBHOOK_EVENTS = ("product.qc_updated", "order.created", "order.status_updated")
 
-# Order statuses (marketplaces.md §3) → the service's normalised ones (sales.models.OrderStatus). None: the
-# normalised status stays as it was (a failed delivery is still on its way, back to the seller or again).
+# Order statuses (marketplaces.md §3) → the service's normalised ones (sales.models.OrderStatus). A failed
+# delivery is still on its way (back to the seller or again): shipped, which an order we hold already is (only
+# `shipped` leads there), and which an order first heard of at that point must be too: with None it was made
+# `placed` (when the earlier news came late or never), and stayed so, all later news being older.
 ORDER_STATUS = {
     "unpaid": "placed",
     "pending": "confirmed",
     "ready_to_ship": "confirmed",
     "shipped": "shipped",
-    "failed_delivery": None,
+    "failed_delivery": "shipped",
     "delivered": "delivered",
     "canceled": "cancelled",
     "returned": "returned",
