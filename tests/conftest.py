@@ -91,13 +91,15 @@ def subprocess_database_url() -> str:
 
 
 @contextlib.contextmanager
-def celery_worker(queue: str):
-    """A real Celery worker process consuming `queue`, against this test run's database and broker."""
+def celery_worker(queue: str, log_path=None):
+    """A real Celery worker process consuming `queue`, against this test run's database and broker; its log is
+    kept at `log_path` (INFO) when given, for a test to show on failure."""
     command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", queue, "--pool", "solo"]
-    command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    command += ["--loglevel", "INFO" if log_path else "WARNING"]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "DATABASE_URL": subprocess_database_url()}
     # Output to a file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks the worker.
-    with tempfile.TemporaryFile() as log:
+    with open(log_path, "wb") if log_path else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             yield process

@@ -115,15 +115,6 @@ def _environment(media: str) -> dict:
     }
 
 
-def _fresh_database() -> None:
-    import psycopg
-
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
 def _reusable(media: str) -> bool:
     """PROVE_REUSE_DB=1 (the quick test): keep the database of an earlier run of the same size, whose products
     are ready already, as pytest's --reuse-db does; its listings and connections are dropped (_reset)."""
@@ -389,7 +380,7 @@ def run() -> dict:
     os.environ.update(env)
     reused = _reusable(media)
     if not reused:
-        _fresh_database()
+        bench._fresh_database(DATABASE_URL)
         # The photos are made again with the same bytes: left over, their content-addressed names would clash.
         shutil.rmtree(media, ignore_errors=True)
     sys.path.insert(0, str(ROOT))

@@ -20,20 +20,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from tests.bench.bench_listings import _fresh_database
+
 DATABASE_URL = os.environ.get("HOSTILE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ocop_h_hostile")
-DB_NAME = DATABASE_URL.rsplit("/", 1)[1]
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "15"))  # ~14,000 requests: about 10 minutes on 2 cores
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(os.environ.get("PROVE_OUT", ROOT / "var" / "prove"))
-
-
-def _fresh_database() -> None:
-    import psycopg
-
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _setup(var_dir: str) -> None:
@@ -65,7 +57,7 @@ def _setup(var_dir: str) -> None:
 
 def main() -> int:
     started = time.perf_counter()
-    _fresh_database()
+    _fresh_database(DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="hostile-") as var_dir:
         _setup(var_dir)
         from rest_framework.test import APIClient

@@ -69,13 +69,11 @@ def _environment(var_dir: Path) -> dict:
 
 
 def _fresh_database() -> None:
-    import psycopg
     import redis
 
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    from tests.bench import bench_listings
+
+    bench_listings._fresh_database(DATABASE_URL)
     for url in (BROKER_URL, CACHE_URL):  # our own database numbers: queues, token buckets, cache of this run
         redis.Redis.from_url(url).flushdb()
 

@@ -2,15 +2,11 @@
 our own (the broker) and one drop of every PostgreSQL connection, with a real worker process, each bounded to a
 minute. The long drill does both under load, several times."""
 
-import contextlib
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -22,7 +18,7 @@ from catalog.services import product_create
 from integrations.models import ChannelConnection, ConnectionKind, Listing
 from integrations.sync.services import listing_enqueue, listings_release_deferred
 from marketplace.celery import app
-from tests.conftest import ROOT, subprocess_database_url
+from tests.conftest import celery_worker
 from tests.factories import PASSWORD, producer, product_set, user_with_role
 from tests.integrations.marketplaces import photo
 from tests.prove.recovery import RedisServer, free_port, terminate_connections
@@ -34,12 +30,14 @@ needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None, re
 @pytest.fixture
 def broker(monkeypatch, settings, tmp_path):
     """A redis-server of our own as the broker of this process and of the workers the test starts."""
+    # Read before CELERY_BROKER_URL changes: Celery's conf.broker_url reads that variable first, so reading it
+    # afterwards would "restore" this test's Redis for every later test.
+    previous = app.conf.broker_url, app.conf.broker_transport_options
     with RedisServer(workdir=str(tmp_path)) as server:
         url = f"{server.url}/0"
         monkeypatch.setenv("CELERY_BROKER_URL", url)
         monkeypatch.setenv("CELERY_RESULT_BACKEND", "")
         monkeypatch.setenv("MEDIA_ROOT", str(settings.MEDIA_ROOT))
-        previous = app.conf.broker_url, app.conf.broker_transport_options
         app.conf.broker_url, app.conf.broker_transport_options = url, {"visibility_timeout": 3600}
         _forget_connections()
         settings.PHOTO_QUEUE = f"images-{uuid.uuid4().hex[:8]}"  # no other worker takes this test's photos
@@ -48,25 +46,6 @@ def broker(monkeypatch, settings, tmp_path):
         finally:
             app.conf.broker_url, app.conf.broker_transport_options = previous
             _forget_connections()
-
-
-@contextlib.contextmanager
-def worker(queue: str, log: Path):
-    """A real worker on `queue` (tests.conftest.celery_worker, but with its log kept to show on failure)."""
-    command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", queue, "--pool", "solo",
-               "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "DATABASE_URL": subprocess_database_url()}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _forget_connections():
@@ -96,7 +75,7 @@ def test_a_redis_restart_loses_no_accepted_upload_and_no_listing_push(api, login
         call_command(command, verbosity=0)
     product = product_create(producer=producer(), name="Chè Shan tuyết Suối Giàng", product_set=product_set(11))
     login(user_with_role("superuser"))
-    with worker(settings.PHOTO_QUEUE, tmp_path / "worker.log") as process:
+    with celery_worker(settings.PHOTO_QUEUE, tmp_path / "worker.log") as process:
         before = _upload(api, product, 1)
         assert before.status_code == 202, before.content
         assert _wait_ready([before.json()["id"]]), (tmp_path / "worker.log").read_text()[-3000:]
@@ -161,7 +140,7 @@ def test_dropped_postgresql_connections_are_replaced_by_the_web_and_the_worker(l
         url = f"{live_server.url}/api/v1/products/{product.pk}/photos/"
         return session.post(url, timeout=30, files=files, data={"role": "in_use"})
 
-    with worker(settings.PHOTO_QUEUE, tmp_path / "worker.log") as process:
+    with celery_worker(settings.PHOTO_QUEUE, tmp_path / "worker.log") as process:
         first = upload(1)
         assert first.status_code == 202 and _wait_ready([first.json()["id"]])
 
