@@ -47,8 +47,9 @@ def _image(photo: ProductPhoto, channel: str) -> ListingImage | None:
     derivative = photo.derivatives.get(name)
     if not derivative:
         return None
-    # Keys are content-addressed (".../<sha256>.jpg"), so the name is the digest of the bytes sent.
-    sha = derivative["key"].rsplit("/", 1)[-1].split(".", 1)[0]
+    # Keys are content-addressed (".../<sha256>.jpg"), so the name is the digest of the bytes sent. Its first 64
+    # characters only: two processes storing the same bytes at once get ".../<sha256>_<suffix>.jpg" from storage.
+    sha = derivative["key"].rsplit("/", 1)[-1][:64]
     return ListingImage(
         sha, export_url(photo.pk, name), derivative["width"], derivative["height"], _reader(derivative["key"])
     )

@@ -2,15 +2,17 @@
 SIGKILLed mid-push whose redelivered task must push at once instead of finding the dead run's lease; a Retry-After
 longer than the broker's visibility timeout; an unexpected error that left a listing "being sent" with no reason."""
 
+import hashlib
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog.photos.models import ProductPhoto
-from integrations.models import Listing
+from integrations.models import Listing, RemoteImage
+from integrations.sync import engine
 from integrations.sync.engine import listing_sync
 from integrations.sync.reasons import reason_text
 from integrations.sync.services import listing_request
@@ -79,9 +81,9 @@ def test_a_long_retry_after_is_capped_below_the_visibility_timeout(pm_url):
     assert 900 <= outcome.retry_in <= 900.5
 
 
-def test_an_unexpected_error_fails_the_listing_with_a_reason_instead_of_leaving_it_being_sent(pm_url):
-    # given a photo export whose stored name is no longer its digest (what the fault run met: the same bytes
-    # saved twice, so storage added a suffix), which the image cache cannot hold
+def test_a_photo_export_stored_under_a_suffixed_name_is_still_sent_by_its_digest(pm_url):
+    # given a photo export whose stored name carries a suffix after its digest (what the fault run met: the same
+    # bytes saved twice at once, so storage added one)
     listing = queued_listing(pm_url)
     photo = ProductPhoto.objects.filter(product=listing.product).first()
     export = dict(photo.derivatives["export-postmart"])
@@ -90,13 +92,33 @@ def test_an_unexpected_error_fails_the_listing_with_a_reason_instead_of_leaving_
     photo.derivatives = {**photo.derivatives, "export-postmart": export}
     photo.save(update_fields=["derivatives"])
 
-    # when the listing is pushed and the database refuses the over-long digest
+    # when the listing is pushed
+    outcome = listing_sync(listing_id=listing.pk)
+
+    # then it reaches the marketplace, its photo known by the digest of its bytes
+    listing.refresh_from_db()
+    assert outcome.result != "failed", listing.last_error
+    assert listing.state in ("pending_review", "live"), (listing.state, listing.last_error)
+    assert RemoteImage.objects.filter(sha256=hashlib.sha256(data).hexdigest()).exists()
+
+
+def test_an_unexpected_error_fails_the_listing_with_a_reason_instead_of_leaving_it_being_sent(pm_url, monkeypatch):
+    # given a push that meets an error no adapter expected (a bug of ours)
+    listing = queued_listing(pm_url)
+
+    def broken(listing):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(engine, "_sync_once", broken)
+
+    # when the listing is pushed
     outcome = listing_sync(listing_id=listing.pk)
 
     # then the listing is failed, says why in words, and is not left "being sent" with its lease held
     listing.refresh_from_db()
     assert outcome.result == "failed"
-    assert listing.state == "failed" and listing.last_error.startswith("internal_error: DataError")
+    assert listing.state == "failed" and listing.last_error.startswith("internal_error: RuntimeError")
     assert [reason["code"] for reason in listing.reasons] == ["internal_error"]
     assert (listing.lease_owner, listing.lease_until) == ("", None)
-    assert "not in the product" in reason_text(listing.reasons[0])["message"]
+    with translation.override("en"):
+        assert "not in the product" in reason_text(listing.reasons[0])["message"]
