@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
+from time import monotonic
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Count, DateField, F, Q, Sum, UUIDField, When
 from django.db.models.functions import TruncDate
@@ -110,7 +112,26 @@ def kpi_refresh(
         if complete:
             RollupState.objects.filter(name=name).update(finished_at=now, error="", rows=applied)
     result.inputs_changed = _inputs_note(now)
+    generations_forget()
     return result
+
+
+# Each process reads the generations at most every KPI_GENERATIONS_SECONDS (1 s by default), so a ready answer
+# takes no query for them. A refresh in this process forgets them at once; one in another process (beat's worker)
+# is seen within that second, which is nothing beside the minute between two refreshes.
+_generations: list = [0.0, None]  # [monotonic time read, {source: generation}]
+
+
+def rollup_generations() -> dict[str, int]:
+    """Every rollup source's generation: part of the key of a cached answer (kpi.answers)."""
+    now = monotonic()
+    if _generations[1] is None or now - _generations[0] >= getattr(settings, "KPI_GENERATIONS_SECONDS", 1.0):
+        _generations[:] = [now, dict(RollupState.objects.order_by("name").values_list("name", "generation"))]
+    return _generations[1]
+
+
+def generations_forget() -> None:
+    _generations[:] = [0.0, None]
 
 
 # ------------------------------------------------------------------------------------------------ inputs

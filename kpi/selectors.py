@@ -55,6 +55,7 @@ from sales.models import Order
 
 from .models import ListingLiveSpan, ProductSaleDay, RollupState, UnitChannelDay
 from .periods import Period
+from .rollups import rollup_generations
 
 UNCONFIRMED_AFTER = timedelta(days=7)  # domain.md §6: unconfirmed for longer is "unknown", not live
 RECENT_DAYS = 30  # certified within 30 days before D: counted, shown in their own column
@@ -120,7 +121,7 @@ class Ask:
     @cached_property
     def generations(self) -> dict[str, int]:
         """Every rollup source's generation (kpi.rollups): part of the key of a cached answer."""
-        return dict(RollupState.objects.order_by("name").values_list("name", "generation"))
+        return rollup_generations()
 
 
 def in_scope(ask: Ask, path: str = "") -> Q:

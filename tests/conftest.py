@@ -40,6 +40,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # PBKDF2 at full strength makes every sign-in in the permission matrix cost ~0.3 s.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Read the KPI's generations on every request: a test's transaction is rolled back under the process's memo
+    # (tests/kpi/test_answers.py turns it on where it is the subject).
+    settings.KPI_GENERATIONS_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -45,31 +45,32 @@ def user_reach(user) -> Reach:
     cached = getattr(user, "_reach", None)
     if cached is not None:
         return cached
-    from marketplace.places.models import AdministrativeUnit, NamedScope
+    from marketplace.places.models import NamedScope
     from marketplace.places.selectors import units_current_commune_ids
 
-    # One query on every request: each active assignment with its own units (a row per unit, or one row
-    # without); the units of a named scope only for the assignments that have one (rare).
-    rows = RoleAssignment.objects.filter(user=user, is_active=True).values_list(
-        "role", "named_scope_id", "units__pk", "units__system", "units__level"
+    # One query on every request: each active assignment with the ids of its own units (a row per unit, or one
+    # row without), which are all it takes to find the area already resolved (places.selectors); the units of a
+    # named scope only for the assignments that have one (rare).
+    rows = (
+        RoleAssignment.objects.filter(user=user, is_active=True)
+        .order_by()
+        .values_list("role", "named_scope_id", "units")
     )
     roles, scoped = set(), {}
-    units_by_role: dict[str, list] = {role: [] for role in PLACE_BOUND_ROLES}
-    for role, named_scope_id, unit_id, system, level in rows:
+    units_by_role: dict[str, list[int]] = {role: [] for role in PLACE_BOUND_ROLES}
+    for role, named_scope_id, unit_id in rows:
         roles.add(role)
         if role not in PLACE_BOUND_ROLES:
             continue
         if unit_id is not None:
-            units_by_role[role].append(AdministrativeUnit(pk=unit_id, system=system, level=level))
+            units_by_role[role].append(unit_id)
         if named_scope_id is not None:
             scoped.setdefault(named_scope_id, set()).add(role)
     if scoped:
         through = NamedScope.units.through.objects.filter(namedscope_id__in=scoped)
-        for scope_id, unit_id, system, level in through.values_list(
-            "namedscope_id", "administrativeunit_id", "administrativeunit__system", "administrativeunit__level"
-        ):
+        for scope_id, unit_id in through.values_list("namedscope_id", "administrativeunit_id"):
             for role in scoped[scope_id]:
-                units_by_role[role].append(AdministrativeUnit(pk=unit_id, system=system, level=level))
+                units_by_role[role].append(unit_id)
     roles = frozenset(roles)
 
     officer_commune_ids = units_current_commune_ids(units=units_by_role[Role.OFFICER])

@@ -128,11 +128,13 @@ def _lineage_version() -> int:
     return _version_read[1]
 
 
-def units_current_commune_ids(*, units: Iterable[AdministrativeUnit]) -> frozenset[int]:
+def units_current_commune_ids(*, units: Iterable[AdministrativeUnit | int]) -> frozenset[int]:
     """The ids of `units_current_communes`, cached: every request of an officer resolves their area through
     lineage (a few milliseconds for a legacy province), and the answer changes only when the administrative
-    units are loaded again (admin_units_load then calls `lineage_changed`)."""
-    ids = sorted({unit.pk for unit in units})
+    units are loaded again (admin_units_load then calls `lineage_changed`). Units or their ids: the ids are
+    enough to find a kept answer (a user's reach reads only them), the units are loaded on a miss."""
+    units = list(units)
+    ids = sorted({getattr(unit, "pk", unit) for unit in units})
     if not ids:
         return frozenset()
     key = f"places:communes:{_lineage_version()}:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
@@ -140,6 +142,8 @@ def units_current_commune_ids(*, units: Iterable[AdministrativeUnit]) -> frozens
     if found is None:
         found = cache_get(key)
     if found is None:
+        if not all(isinstance(unit, AdministrativeUnit) for unit in units):
+            units = AdministrativeUnit.objects.filter(pk__in=ids).only("pk", "system", "level")
         found = frozenset(units_current_communes(units=units).values_list("pk", flat=True))
         cache_set(key, found, LINEAGE_SECONDS)
     return _remember(key, found)

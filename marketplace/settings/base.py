@@ -343,6 +343,8 @@ CELERY_BEAT_SCHEDULE = {
 # KPI answers are kept until a refresh sees a change (kpi/answers.py), and at most this long (seconds; 0: not
 # cached): what the clock alone changes (a listing unconfirmed for 7 days) shows within that time.
 KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=600)
+# How long a process keeps the rollups' generations before reading them again (kpi.rollups.rollup_generations).
+KPI_GENERATIONS_SECONDS = env.float("KPI_GENERATIONS_SECONDS", default=1.0)
 
 # Marketplaces (integrations/). Where the mock marketplaces run under `make run`; a real deployment points
 # these at the platforms and sets OUTBOUND_ALLOWED_HOSTS to their hosts.

@@ -2,10 +2,11 @@
 same thing, warmed after a refresh; and a refresh that never skips an order committed late."""
 
 import threading
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -33,6 +34,15 @@ def kpi(client, **params):
     response = client.get("/api/v1/kpi/online-with-sales/", params, HTTP_ACCEPT_LANGUAGE="vi")
     assert response.status_code == 200, response.content
     return response.json()
+
+
+@contextmanager
+def request_queries():
+    """The queries of the one request made inside. A request empties Django's query log as it starts, so
+    CaptureQueriesContext alone would slice past its end and see none: the log is emptied first."""
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        yield captured
 
 
 def computing(queries) -> list[str]:
@@ -108,7 +118,7 @@ def test_warming_makes_the_answers_opened_first_ready(login, settings):
     computed = kpi_answers_warm()
     again = kpi_answers_warm()
     client = login(user_with_role(Role.ADMINISTRATOR))
-    with CaptureQueriesContext(connection) as queries:
+    with request_queries() as queries:
         answer = kpi(client, period=str(this_year))
 
     # then each saved scope and the country, this year and last, four answers each, in both languages; all ready
@@ -134,6 +144,28 @@ def test_an_officer_gets_the_kpi_while_the_cache_is_unreachable(login, settings)
 
     # then the answer is computed from the database, the same, instead of a server error
     assert kpi(client)["kpi"] == ready
+
+
+def test_a_process_reads_the_generations_once_a_second_and_at_once_after_its_own_refresh(login, settings):
+    # given answers kept ready, generations kept by the process for a minute, and one OCOP product
+    settings.KPI_CACHE_SECONDS, settings.KPI_GENERATIONS_SECONDS = 600, 60
+    maker = a_maker("04657")
+    ocop_product("Chè 1", maker=maker)
+    kpi_refresh()
+    client = login(officer_of(unit(CodeSystem.LEGACY, Level.DISTRICT, "140")))
+    kpi(client)
+
+    # when the ready answer is asked again, then a second product is certified and a refresh sees it
+    with request_queries() as ready:
+        kpi(client)
+    generation_reads = [q for q in ready.captured_queries if "kpi_rollupstate" in q["sql"]]  # now: the log moves on
+    certify(ocop_product("Chè 2", maker=maker, verified=False), decided=date(2024, 1, 5))
+    kpi_refresh()
+    after = kpi(client)["kpi"]["denominator"]
+
+    # then the ready answer read no generation, and the refresh of this process made the new one count at once
+    assert generation_reads == []
+    assert after == 2
 
 
 @pytest.mark.postgres
