@@ -27,6 +27,8 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
+from marketplace.core.queue import task_send
+
 from .adapters.base import AuthExpired, ChannelError, QuotaExceeded
 from .models import ChannelConnection, InboundEvent, Listing
 
@@ -95,10 +97,8 @@ def _enqueue(event_id: int, channel: str) -> None:
 
     # On the channel's own queue: applying may call the marketplace (Postmart's order detail, a Voso order).
     queue = settings.CHANNEL_QUEUES.get(channel) or None
-    try:
-        inbound_event_process_task.apply_async(args=[event_id], queue=queue)
-    except Exception:  # the broker is down: the event is stored, and the beat's backstop will apply it
-        logger.warning("inbound event %s stored but not queued", event_id, exc_info=True)
+    # Broker down: the event is stored, and the beat's backstop applies it.
+    task_send(inbound_event_process_task, args=[event_id], queue=queue, what=f"inbound event {event_id}")
 
 
 # ----------------------------------------------------------------------------------------------- process

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import stripe
 from django.conf import settings
@@ -14,10 +13,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from marketplace.core.errors import error_body
+from marketplace.core.queue import task_send
 
 from . import services
-
-logger = logging.getLogger(__name__)
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -31,10 +29,9 @@ def _enqueue(inbound_event_id: int) -> None:
 def _send(inbound_event_id: int) -> None:
     from .tasks import stripe_event_process_task
 
-    try:
-        stripe_event_process_task.apply_async(args=[inbound_event_id], queue=settings.CHANNEL_QUEUES["storefront"])
-    except Exception:  # the broker is down: the event is stored, and the inbox's backstop will apply it
-        logger.warning("stripe event %s stored but not queued", inbound_event_id, exc_info=True)
+    # Broker down: the event is stored, and the inbox's backstop applies it.
+    task_send(stripe_event_process_task, args=[inbound_event_id], queue=settings.CHANNEL_QUEUES["storefront"],
+              what=f"stripe event {inbound_event_id}")  # fmt: skip
 
 
 @csrf_exempt

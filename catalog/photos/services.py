@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Product
 from catalog.readiness import readiness_refresh
 from marketplace.core.errors import ServiceError
+from marketplace.core.queue import task_send
 from marketplace.core.text import nfc
 
 from . import selectors
@@ -108,13 +109,8 @@ def _enqueue(photo_id: int) -> None:
 
     from .tasks import photo_process_task
 
-    try:
-        photo_process_task.apply_async(args=[photo_id], queue=settings.PHOTO_QUEUE)
-    except Exception:
-        # The broker is down (Redis restarting). The upload is committed, so it must not answer 500 (a client
-        # that retries would get "duplicate" for a photo it was told failed): the photo stays "processing" and
-        # photos_requeue_stale queues it again, as it does for a message lost with a restarted broker.
-        logger.warning("photo %s stored but not queued", photo_id, exc_info=True)
+    # Broker down: the photo stays "processing" and photos_requeue_stale queues it again.
+    task_send(photo_process_task, args=[photo_id], queue=settings.PHOTO_QUEUE, what=f"photo {photo_id}")
 
 
 def _store_derivative(data: bytes, extension: str) -> str:

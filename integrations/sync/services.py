@@ -3,7 +3,6 @@ commit with the listing's id only."""
 
 from __future__ import annotations
 
-import logging
 import re
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductReadiness, ProductStatus, Sku
 from marketplace.core.errors import ServiceError
+from marketplace.core.queue import task_send
 from marketplace.places.models import NamedScope
 from marketplace.places.selectors import scope_current_communes
 
@@ -21,7 +21,6 @@ from ..models import BulkPush, ChannelConnection, ConnectionKind, Listing, Listi
 from .states import HOLD, listing_transition
 
 S = ListingState
-logger = logging.getLogger(__name__)
 
 
 def listing_enqueue(listing: Listing) -> None:
@@ -29,17 +28,10 @@ def listing_enqueue(listing: Listing) -> None:
     from ..tasks import listing_sync_task
 
     listing_id, queue = str(listing.pk), settings.CHANNEL_QUEUES[listing.channel]
-    transaction.on_commit(lambda: _send(listing_sync_task, listing_id, queue))
-
-
-def _send(task, listing_id: str, queue: str) -> None:
-    try:
-        task.apply_async(args=[listing_id], queue=queue)
-    except Exception:
-        # The broker is down (Redis restarting). The request is committed, so it must not answer 500: the
-        # listing stays queued and listings_release_deferred pushes it again, as it does for a message lost with
-        # a restarted broker.
-        logger.warning("listing %s queued but not sent to the broker", listing_id, exc_info=True)
+    # Broker down: the listing stays queued and listings_release_deferred pushes it again.
+    transaction.on_commit(
+        lambda: task_send(listing_sync_task, args=[listing_id], queue=queue, what=f"listing {listing_id}")
+    )
 
 
 def connection_for(*, producer, channel: str) -> ChannelConnection | None:
